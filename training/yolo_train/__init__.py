@@ -1,0 +1,1 @@
+"""YOLO training entrypoint package, run by SageMaker's PyTorch container or locally."""
