@@ -9,6 +9,17 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SRC_ROOTS := $(CURDIR) $(CURDIR)/training $(CURDIR)/functions/infer $(CURDIR)/functions/trigger_training \
              $(CURDIR)/functions/promote_model
+# Tool venvs: SAM CLI and checkov pin boto3 exactly (and differently), so each gets its own venv.
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+SAM_STAMP := $(SAM_VENV)/.installed
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+# `sam build` of a python3.12 zip function needs a python3.12 on PATH; pyenv has one beside 3.11 here.
+SAM_PYENV_VERSION ?= 3.11.7:3.12.1
+# Zip functions built by `lint-template` (image functions need Docker; they are tested another way).
+SAM_ZIP_FUNCTIONS ?= TriggerTrainingFunction
+SAM_BUILD_DIR := build/sam
 REQS := requirements/torch.txt requirements/train.txt requirements/dev.txt requirements/ultralytics.txt \
         functions/infer/requirements.txt layers/yolo_deps/requirements.txt
 
@@ -22,7 +33,7 @@ export CKV_SKIP_PACKAGE_UPDATE_CHECK := true
 export AWS_DEFAULT_REGION ?= eu-north-1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup demo test test-unit test-integration lint format dataset demo-model bench clean
+.PHONY: help setup demo test test-unit test-integration lint format dataset demo-model bench clean tools lint-template
 
 help:  ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -50,13 +61,46 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+$(SAM_STAMP): requirements/sam.txt
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --upgrade "pip>=24"
+	$(SAM_VENV)/bin/pip install --quiet -r requirements/sam.txt
+	touch $@
+
+$(CHECKOV_STAMP): requirements/checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade "pip>=24"
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements/checkov.txt
+	touch $@
+
+tools: $(SAM_STAMP) $(CHECKOV_STAMP)  ## Tool venvs for the template (.venv-sam, .venv-checkov)
+
+# `sam build <Function>` does not persist SAM's own cache for a single resource, and SAM would key a
+# function on its CodeUri only (not training/, which the trigger's Makefile build ships): so make
+# decides, rebuilding when any input of the zip functions changes.
+SAM_BUILD_INPUTS := template.yaml $(shell find functions/trigger_training functions/promote_model layers training \
+  -type f \( -name '*.py' -o -name '*.txt' -o -name Makefile \) -not -path '*/__pycache__/*' 2>/dev/null)
+
+$(SAM_BUILD_DIR)/.built: $(SAM_STAMP) $(SAM_BUILD_INPUTS)
+	if PYENV_VERSION=$(SAM_PYENV_VERSION) python3.12 -c 'pass' 2>/dev/null; then \
+	  for fn in $(SAM_ZIP_FUNCTIONS); do \
+	    PYENV_VERSION=$(SAM_PYENV_VERSION) $(SAM) build "$$fn" --template template.yaml --build-dir $(SAM_BUILD_DIR)/build; \
+	  done; \
+	  touch $@; \
+	else echo "lint-template: no python3.12 on PATH, skipping sam build of $(SAM_ZIP_FUNCTIONS)"; fi
+
+lint-template: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) $(SAM_BUILD_DIR)/.built  ## sam validate --lint, cfn-lint, checkov, sam build (zip)
+	$(SAM) validate --lint --template template.yaml
+	$(VENV)/bin/cfn-lint template.yaml
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
+
 test-unit: $(STAMP)  ## Unit tests (no network; moto in-process)
 	$(PY) -m pytest -m "not integration" tests/unit
 
 test-integration: $(STAMP)  ## Whole system on the embedded stand-ins
 	$(PY) -m pytest tests/integration
 
-test: lint test-unit test-integration  ## Everything CI runs
+test: lint lint-template test-unit test-integration  ## Everything CI runs
 
 dataset: $(STAMP)  ## Synthetic invoice dataset (YOLO format) under build/invoices
 	$(PY) -m devkit.synth --out build/invoices --train 400 --val 100 --seed 0

@@ -68,3 +68,19 @@ def disable_sync() -> None:
 
     if SETTINGS.get("sync", False):
         SETTINGS.update(sync=False)
+
+
+def skip_amp_download_check() -> None:
+    """Keep AMP on CUDA without Ultralytics' AMP self-test, which downloads yolo26n.pt.
+
+    Offline that download fails only after connect timeouts and retries (minutes on a
+    network-isolated job). The self-test guards against a few old consumer GPUs; SageMaker's
+    GPU instances are not among them, and `--amp false` remains the switch if a run shows NaNs.
+    """
+    from ultralytics.engine import trainer  # noqa: PLC0415 - import only after configure()
+
+    def amp_without_download(model: object) -> bool:
+        device = next(model.parameters()).device  # type: ignore[attr-defined]
+        return device.type not in {"cpu", "mps"}  # Ultralytics' rule: AMP only on accelerators
+
+    trainer.check_amp = amp_without_download

@@ -1,0 +1,1 @@
+"""Serving package of the inference Lambda: ONNX Runtime + OpenCV, no torch, no Ultralytics."""

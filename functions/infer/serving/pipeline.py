@@ -1,0 +1,144 @@
+"""One request's work: decode or render, letterbox, run, post-process, map boxes back; timed."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from serving.annotate import draw, encode_jpeg, fit, stack_pages
+from serving.decode import DecodedImage, decode_image
+from serving.inputs import InferInput
+from serving.model import LoadedModel
+from serving.pdf import render_pdf
+from serving.postprocess import Detections, postprocess, resolve_classes
+from serving.preprocess import prepare, unletterbox
+from serving.settings import Settings
+
+STAGES = ("decode", "preprocess", "inference", "postprocess")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One analysed image or PDF page; `detections` boxes are in decoded-image pixels."""
+
+    image: DecodedImage
+    detections: Detections
+
+
+@dataclass
+class Analysis:
+    """Everything a response needs."""
+
+    model: LoadedModel
+    kind: str
+    pages: list[Page]
+    timings_ms: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+
+    @property
+    def detection_count(self) -> int:
+        """Detections over all pages (a metric)."""
+        return sum(len(page.detections) for page in self.pages)
+
+
+class _Clock:
+    """Adds elapsed milliseconds to named stages."""
+
+    def __init__(self, timings: dict[str, float]) -> None:
+        self.timings = timings
+        self.mark = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] += (now - self.mark) * 1000.0
+        self.mark = now
+
+
+def analyse(request: InferInput, model: LoadedModel, settings: Settings) -> Analysis:
+    """Run the model on every page of the request."""
+    started = time.perf_counter()
+    info = model.info
+    options = request.options
+    classes = resolve_classes(options.classes, info.names)  # refuse bad options before any decoding
+    conf = settings.default_conf if options.conf is None else options.conf
+    analysis = Analysis(model=model, kind=request.kind, pages=[])
+    clock = _Clock(analysis.timings_ms)
+    if request.kind == "pdf":
+        images = render_pdf(
+            request.data,
+            dpi=settings.pdf_dpi,
+            max_pages=settings.pdf_max_pages,
+            max_pixels=settings.max_pixels,
+        )
+    else:
+        reduce_to = info.imgsz if settings.reduced_decode else None
+        images = [decode_image(request.data, max_pixels=settings.max_pixels, reduce_to=reduce_to)]
+    clock.lap("decode")
+    for image in images:
+        tensor, transform = prepare(image.bgr, info.imgsz)
+        clock.lap("preprocess")
+        output = model.run(tensor)
+        clock.lap("inference")
+        found = postprocess(
+            output,
+            end2end=info.end2end,
+            conf=conf,
+            iou=settings.nms_iou,
+            max_det=options.max_det,
+            classes=classes,
+        )
+        boxes = unletterbox(found.boxes, transform, image.bgr.shape[:2])
+        inside = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])  # not wholly in the padding
+        page = Detections(boxes[inside], found.scores[inside], found.class_ids[inside])
+        analysis.pages.append(Page(image, page))
+        clock.lap("postprocess")
+    analysis.timings_ms["total"] = (time.perf_counter() - started) * 1000.0
+    return analysis
+
+
+def to_json(analysis: Analysis, *, request_ms: float | None = None) -> dict[str, Any]:
+    """The JSON answer: model, size(s), detections in original pixels and normalised, timings."""
+    names = analysis.model.info.names
+    pages = [_page_json(page, names) for page in analysis.pages]
+    timings = {key: round(value, 2) for key, value in analysis.timings_ms.items()}
+    if request_ms is not None:
+        timings["request"] = round(request_ms, 2)  # including body parsing and S3 reads
+    body: dict[str, Any] = {"model": analysis.model.info.describe()}
+    if analysis.kind == "pdf":
+        body["pages"] = [{"page": number, **page} for number, page in enumerate(pages, start=1)]
+    else:
+        body.update(pages[0])
+    body["timings_ms"] = timings
+    return body
+
+
+def to_jpeg(analysis: Analysis, *, quality: int, max_side: int) -> bytes:
+    """The annotated page(s) as one JPEG, at most `max_side` pixels long (Lambda answers <= 6 MB)."""
+    names = analysis.model.info.names
+    drawn = [draw(page.image.bgr, page.detections, names) for page in analysis.pages]
+    return encode_jpeg(fit(stack_pages(drawn), max_side), quality)
+
+
+def _page_json(page: Page, names: tuple[str, ...]) -> dict[str, Any]:
+    image = page.image
+    sx, sy = image.scale
+    boxes = page.detections.boxes * np.array([sx, sy, sx, sy], dtype=np.float32)
+    norm = boxes / np.array([image.width, image.height, image.width, image.height], dtype=np.float32)
+    detections = [
+        {
+            "label": names[int(class_id)],
+            "class_id": int(class_id),
+            "confidence": round(float(score), 4),
+            "box": dict(zip(("x1", "y1", "x2", "y2"), (round(float(v), 1) for v in box), strict=True)),
+            "box_norm": dict(zip(("x1", "y1", "x2", "y2"), (round(float(v), 5) for v in box_n), strict=True)),
+        }
+        for box, box_n, score, class_id in zip(
+            boxes, norm, page.detections.scores, page.detections.class_ids, strict=True
+        )
+    ]
+    return {
+        "image": {"width": image.width, "height": image.height, "format": image.format},
+        "detections": detections,
+    }

@@ -1,0 +1,107 @@
+"""Model output -> detections in the model's input pixels (xyxy, score, class).
+
+Two heads, chosen by the model's metadata:
+- raw `[1, 4 + nc, N]` (cx, cy, w, h, class scores): best class per anchor, confidence filter,
+  then class-aware NMS with OpenCV's `NMSBoxesBatched` (IoU 0.7, as Ultralytics' predict);
+- end-to-end `[1, 300, 6]` (x1, y1, x2, y2, score, class), already de-duplicated and sorted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from serving.errors import InvalidOption
+
+MAX_NMS_CANDIDATES = 30000  # Ultralytics' max_nms: bounds NMS time on a pathological output
+
+
+@dataclass(frozen=True)
+class Detections:
+    """Parallel arrays, best first."""
+
+    boxes: np.ndarray  # K x 4 float32 xyxy
+    scores: np.ndarray  # K float32
+    class_ids: np.ndarray  # K int64
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+
+def resolve_classes(requested: Iterable[int | str] | None, names: Sequence[str]) -> frozenset[int] | None:
+    """Class ids from ids or names; an unknown one is an option error, not an empty result."""
+    if requested is None:
+        return None
+    ids: set[int] = set()
+    for item in requested:
+        if isinstance(item, int) or (isinstance(item, str) and item.isdigit()):
+            class_id = int(item)
+            if not 0 <= class_id < len(names):
+                raise InvalidOption(f"classes: id {class_id} is not in 0..{len(names) - 1}")
+            ids.add(class_id)
+        elif item in names:
+            ids.add(names.index(item))
+        else:
+            raise InvalidOption(f"classes: unknown class {item!r}; known: {', '.join(names)}")
+    return frozenset(ids)
+
+
+def postprocess(
+    output: np.ndarray,
+    *,
+    end2end: bool,
+    conf: float,
+    iou: float,
+    max_det: int,
+    classes: frozenset[int] | None = None,
+) -> Detections:
+    """Dispatch on the head type."""
+    if end2end:
+        return _end2end(output[0], conf=conf, max_det=max_det, classes=classes)
+    return _raw(output[0], conf=conf, iou=iou, max_det=max_det, classes=classes)
+
+
+def _end2end(rows: np.ndarray, *, conf: float, max_det: int, classes: frozenset[int] | None) -> Detections:
+    keep = (rows[:, 4] > conf) & (rows[:, 2] > rows[:, 0]) & (rows[:, 3] > rows[:, 1])  # no empty boxes
+    if classes is not None:
+        keep &= np.isin(rows[:, 5].astype(np.int64), list(classes))
+    rows = rows[keep][:max_det]
+    return Detections(
+        rows[:, :4].astype(np.float32), rows[:, 4].astype(np.float32), rows[:, 5].astype(np.int64)
+    )
+
+
+def _raw(
+    pred: np.ndarray, *, conf: float, iou: float, max_det: int, classes: frozenset[int] | None
+) -> Detections:
+    scores_all = pred[4:]  # nc x N
+    class_ids = scores_all.argmax(axis=0)
+    scores = scores_all[class_ids, np.arange(scores_all.shape[1])]
+    keep = (scores > conf) & (pred[2] > 0) & (pred[3] > 0)  # a box with no area is not a detection
+    if classes is not None:
+        keep &= np.isin(class_ids, list(classes))
+    idx = np.flatnonzero(keep)
+    if idx.size == 0:
+        return _empty()
+    if idx.size > MAX_NMS_CANDIDATES:
+        idx = idx[np.argsort(-scores[idx], kind="stable")[:MAX_NMS_CANDIDATES]]
+    cx, cy, w, h = pred[0, idx], pred[1, idx], pred[2, idx], pred[3, idx]
+    xywh = np.stack([cx - w / 2, cy - h / 2, w, h], axis=1).astype(np.float32)
+    kept = cv2.dnn.NMSBoxesBatched(
+        xywh, scores[idx].astype(np.float32), class_ids[idx].astype(np.int32), conf, iou
+    )
+    kept = np.asarray(kept, dtype=np.int64).reshape(-1)
+    if kept.size == 0:
+        return _empty()
+    kept = kept[np.argsort(-scores[idx][kept], kind="stable")][:max_det]
+    boxes = xywh[kept].copy()
+    boxes[:, 2] += boxes[:, 0]
+    boxes[:, 3] += boxes[:, 1]
+    return Detections(boxes, scores[idx][kept].astype(np.float32), class_ids[idx][kept].astype(np.int64))
+
+
+def _empty() -> Detections:
+    return Detections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64))

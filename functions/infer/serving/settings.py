@@ -1,0 +1,66 @@
+"""The one configuration object of the inference function, read from the environment at import.
+
+Template Parameters -> function environment -> `Settings` (frozen). Nothing else reads os.environ.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+LAMBDA_MB_PER_VCPU = 1769  # Lambda gives one full vCPU at 1,769 MB and scales linearly
+
+
+class Settings(BaseModel):
+    """Limits, model location and runtime knobs; field aliases are the environment variable names."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    model_path: Path = Field(Path("/opt/ml/model/model.onnx"), alias="MODEL_PATH")
+    model_uri: str | None = Field(
+        None, alias="MODEL_URI", description="s3://bucket/key.onnx overrides the baked-in model"
+    )
+    model_cache_dir: Path = Field(Path("/tmp/model-cache"), alias="MODEL_CACHE_DIR")  # noqa: S108 - Lambda's only writable dir
+    upload_bucket: str | None = Field(None, alias="UPLOAD_BUCKET")
+    upload_prefix: str = Field("uploads/", alias="UPLOAD_PREFIX")
+    upload_url_expires_s: int = Field(900, ge=60, le=43200, alias="UPLOAD_URL_EXPIRES_S")
+
+    max_body_bytes: int = Field(6 * 1024 * 1024, ge=1024, alias="MAX_BODY_BYTES")
+    max_object_bytes: int = Field(50 * 1024 * 1024, ge=1024, alias="MAX_OBJECT_BYTES")
+    max_pixels: int = Field(50_000_000, ge=4096, alias="MAX_PIXELS")
+    pdf_dpi: int = Field(150, ge=36, le=600, alias="PDF_DPI")
+    pdf_max_pages: int = Field(10, ge=1, le=100, alias="PDF_MAX_PAGES")
+    reduced_decode: bool = Field(True, alias="REDUCED_DECODE")  # JPEG DCT-domain downscale when page >> model
+
+    default_conf: float = Field(0.25, ge=0.0, le=1.0, alias="DEFAULT_CONF")
+    nms_iou: float = Field(0.7, gt=0.0, le=1.0, alias="NMS_IOU")  # Ultralytics' predict default
+    jpeg_quality: int = Field(85, ge=30, le=100, alias="ANNOTATED_JPEG_QUALITY")
+    annotated_max_side: int = Field(4096, ge=256, le=16384, alias="ANNOTATED_MAX_SIDE")
+
+    ort_intra_op_threads: int = Field(0, ge=0, le=64, alias="ORT_INTRA_OP_THREADS")  # 0: from Lambda vCPUs
+    lambda_memory_mb: int | None = Field(None, alias="AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+
+    @field_validator("model_uri", "upload_bucket", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        """CloudFormation cannot pass null; an empty parameter means 'not set'."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build from an environment mapping (os.environ by default)."""
+        return cls.model_validate(dict(os.environ if environ is None else environ))
+
+    @property
+    def intra_op_threads(self) -> int:
+        """ONNX Runtime threads: explicit, else Lambda's vCPU share of its memory, capped by visible CPUs."""
+        if self.ort_intra_op_threads:
+            return self.ort_intra_op_threads
+        visible = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        if self.lambda_memory_mb:
+            return max(1, min(visible, math.ceil(self.lambda_memory_mb / LAMBDA_MB_PER_VCPU)))
+        return visible

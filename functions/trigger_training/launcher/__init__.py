@@ -1,0 +1,1 @@
+"""Training API: launch and report SageMaker Managed Spot training jobs (`POST/GET /train`)."""

@@ -1,0 +1,87 @@
+"""Shared pytest fixtures. Keep this file small: fixtures used by more than one test module only."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devkit.synth import generate_dataset
+
+# Tiny pages keep anything that trains on them in the seconds range on 2 CPU cores.
+TINY_PAGE = {"width": 320, "height": 452}
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synthetic YOLO dataset (6 train / 2 val pages of 320x452), generated once per session.
+
+    Read-only by convention: tests that change files use `tiny_dataset` (a private copy).
+    """
+    root = tmp_path_factory.mktemp("tiny-invoices")
+    generate_dataset(root, n_train=6, n_val=2, seed=7, **TINY_PAGE)
+    return root
+
+
+@pytest.fixture
+def tiny_dataset(tiny_dataset_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the tiny dataset that a test may break; returns the dataset root."""
+    target = tmp_path / "dataset"
+    shutil.copytree(tiny_dataset_template, target)
+    return target
+
+
+# --- inference (serving) fixtures --------------------------------------------------------------
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHIPPED_MODEL = REPO_ROOT / "models" / "demo" / "model.onnx"
+
+
+def _export_dev_model(out_dir: Path, *, end2end: bool) -> Path:
+    """Export in a subprocess: importing Ultralytics patches PIL.Image.open and cv2 threading
+    process-wide, which the serving code (and image) never has."""
+    argv = [sys.executable, "-m", "bench.dev_model", str(out_dir), *(["--end2end"] if end2end else [])]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=REPO_ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="session")
+def serving_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ONNX model the serving tests use: the shipped demo model when present, else an
+    untrained YOLO26n export of the same architecture (640x480, raw head), built once."""
+    if SHIPPED_MODEL.is_file():
+        return SHIPPED_MODEL
+    return _export_dev_model(tmp_path_factory.mktemp("dev-model"), end2end=False)
+
+
+@pytest.fixture(scope="session")
+def serving_model_e2e(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained export with the end-to-end [1, 300, 6] head (always the dev model)."""
+    return _export_dev_model(tmp_path_factory.mktemp("dev-model-e2e"), end2end=True)
+
+
+@pytest.fixture
+def pillow_unpatched(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Undo Ultralytics' import-time wrap of PIL.Image.open (it retries unknown images through
+    a pi-heif install) when another test imported Ultralytics: the serving image has no Ultralytics."""
+    patches = sys.modules.get("ultralytics.utils.patches")
+    if patches is not None:
+        monkeypatch.setattr("PIL.Image.open", patches._image_open)
+
+
+@pytest.fixture(scope="session")
+def api_event() -> Callable[[str], dict[str, Any]]:
+    """Load `events/<name>.json` (a fresh copy each call, so a test may modify it)."""
+    root = REPO_ROOT / "events"
+
+    def load(name: str) -> dict[str, Any]:
+        return json.loads((root / f"{name}.json").read_text(encoding="utf-8"))
+
+    return load
