@@ -20,6 +20,12 @@ SAM_PYENV_VERSION ?= 3.11.7:3.12.1
 # Zip functions built by `lint-template` (image functions need Docker; they are tested another way).
 SAM_ZIP_FUNCTIONS ?= TriggerTrainingFunction
 SAM_BUILD_DIR := build/sam
+# Serving-only venv: functions/infer/requirements.txt alone, as the image installs it, on Lambda's
+# Python 3.12 when there is one (else $(PYTHON)). The bench measures its size; a test imports the
+# handler from it.
+SERVE_VENV := .venv-serve
+SERVE_STAMP := $(SERVE_VENV)/.installed
+SERVE_PYTHON ?= $(shell PYENV_VERSION=$(SAM_PYENV_VERSION) python3.12 -c 'import sys; print(sys.executable)' 2>/dev/null || echo $(PYTHON))
 REQS := requirements/torch.txt requirements/train.txt requirements/dev.txt requirements/ultralytics.txt \
         functions/infer/requirements.txt layers/yolo_deps/requirements.txt
 
@@ -33,7 +39,8 @@ export CKV_SKIP_PACKAGE_UPDATE_CHECK := true
 export AWS_DEFAULT_REGION ?= eu-north-1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup demo test test-unit test-integration lint format dataset demo-model bench clean tools lint-template
+.PHONY: help setup demo test test-unit test-integration lint format dataset demo-model bench clean tools lint-template \
+        serve-venv events
 
 help:  ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -108,7 +115,18 @@ dataset: $(STAMP)  ## Synthetic invoice dataset (YOLO format) under build/invoic
 demo-model: $(STAMP)  ## Reproduce the shipped demo model (models/demo); long on CPU
 	$(PY) -m devkit demo-model
 
-bench: $(STAMP)  ## Benchmarks; results go to docs/performance.md
+$(SERVE_STAMP): functions/infer/requirements.txt
+	rm -rf $(SERVE_VENV)
+	$(SERVE_PYTHON) -m venv $(SERVE_VENV)
+	$(SERVE_VENV)/bin/pip install --quiet -r functions/infer/requirements.txt
+	touch $@
+
+serve-venv: $(SERVE_STAMP)  ## Serving-only venv (.venv-serve): the image's requirements, nothing else
+
+events: $(STAMP)  ## Regenerate events/infer_*.json (API Gateway proxy events) from template.yaml
+	$(PY) -m bench.make_events
+
+bench: $(STAMP) $(SERVE_STAMP)  ## Benchmarks; results go to docs/performance.md
 	$(PY) -m bench
 
 clean:

@@ -35,6 +35,11 @@ def _spread_outputs(model: object, torch: object) -> None:
     for branch in [*head.cv3, *(head.one2one_cv3 or [])]:
         nn.init.normal_(branch[-1].weight, std=10.0)
         nn.init.constant_(branch[-1].bias, -3.0)
+    # Box distances (left, top, right, bottom in strides) positive, so boxes have an area:
+    # random ones give inverted boxes, and NMS on those differs between implementations.
+    for branch in [*head.cv2, *(head.one2one_cv2 or [])]:
+        nn.init.normal_(branch[-1].weight, std=0.05)
+        nn.init.constant_(branch[-1].bias, 1.5)
 
 
 def export_dev_model(

@@ -26,7 +26,7 @@ TRAIN_PY = ROOT / "training" / "train.py"
 RECIPE: dict[str, str] = {
     "model": "yolo26n",
     "imgsz": "512",
-    "epochs": "30",
+    "epochs": "25",
     "batch": "8",
     "nbs": "8",  # one optimiser step per batch: 8x more updates per epoch than the default nbs=64
     "optimizer": "AdamW",

@@ -180,3 +180,28 @@ def test_reduction_follows_exif_rotation():
 def test_small_jpeg_is_not_reduced(page):
     decoded = decode_image(samples.encode(page, "jpeg"), max_pixels=LIMIT, reduce_to=(640, 480))
     assert decoded.bgr.shape == page.shape and decoded.scale == (1.0, 1.0)
+
+
+def test_header_probe_never_decodes_pixels(page, asymmetric, monkeypatch):
+    """Pillow's PNG `getexif` would load the whole image; the probe must not (a bomb's way in)."""
+    from PIL import ImageFile  # noqa: PLC0415 - patched only here
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: pytest.fail(f"{self.format} pixels loaded"))
+    with pytest.raises(TooManyPixels):
+        read_header(samples.png_bomb_header(100_000, 100_000), max_pixels=LIMIT)
+    with pytest.raises(TooManyPixels):
+        read_header(samples.png_bomb_header(7_072, 7_072), max_pixels=LIMIT)
+    for fmt in ("png", "jpeg", "tiff", "webp", "bmp"):
+        header = read_header(samples.encode(page, fmt), max_pixels=LIMIT)
+        assert (header.width, header.height) == (page.shape[1], page.shape[0])
+    assert read_header(samples.jpeg_with_orientation(asymmetric, 6), max_pixels=LIMIT).orientation == 6
+
+
+def test_png_exif_orientation_before_the_pixels_is_honoured(asymmetric):
+    stored = np.ascontiguousarray(np.rot90(asymmetric, 1))  # shown upright with orientation 6
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    Image.fromarray(cv2.cvtColor(stored, cv2.COLOR_BGR2RGB)).save(buffer, format="PNG", exif=exif.tobytes())
+    decoded = decode_image(buffer.getvalue(), max_pixels=LIMIT)
+    assert np.array_equal(decoded.bgr, asymmetric)

@@ -148,6 +148,7 @@ def test_imgsz_must_be_a_multiple_of_32(tmp_path: Path, imgsz: str) -> None:
         (["--export-imgsz", "640,500"], "multiples of 32"),
         (["--model", "resnet50"], "expected a model like yolo26n"),
         (["--batch", "0"], "'auto' or an integer >= 1"),
+        (["--device", "0,1"], "multi-GPU (DDP) is not supported"),
     ],
 )
 def test_wrong_types_and_values(tmp_path: Path, argv: list[str], expected: str) -> None:

@@ -73,3 +73,12 @@ def test_explicit_device_values_win(tmp_path: Path) -> None:
         _settings(tmp_path, "--batch", "8", "--workers", "2", "--device", "cpu"), cuda=True
     )
     assert args == {"device": "cpu", "batch": 8, "workers": 2}
+
+
+def test_fresh_run_source(tmp_path: Path) -> None:
+    assert runner.fresh_source(_settings(tmp_path)) == ("yolo26n.yaml", False)  # from scratch, no download
+    weights = tmp_path / "base.pt"
+    weights.write_bytes(b"checkpoint")
+    assert runner.fresh_source(_settings(tmp_path, "--weights", str(weights))) == (str(weights), True)
+    named = _settings(tmp_path, "--model", "yolo26s.pt", "--allow-downloads", "true")
+    assert runner.fresh_source(named) == ("yolo26s.pt", True)

@@ -15,9 +15,10 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from yolo_train.metric_defs import METRIC_DEFINITIONS
+from moto.core.models import MockAWS
 
 from launcher.settings import get_settings
+from yolo_train.metric_defs import METRIC_DEFINITIONS
 
 pytestmark = pytest.mark.unit
 
@@ -77,6 +78,7 @@ class Api:
     sagemaker: Any
     dynamodb: Any
     created: list[dict[str, Any]]
+    fault: Any = None
 
     def call(self, event: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, list[str]]]:
         response = self.handler.lambda_handler(event, Context())
@@ -87,13 +89,21 @@ class Api:
 
         def respond(**_: Any) -> tuple[Any, dict[str, Any]]:
             http = type("Http", (), {"status_code": 400, "headers": {}, "content": b""})()
-            return http, {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}
+            return http, {
+                "Error": {"Code": code, "Message": message},
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            }
 
+        self.heal()
         self.handler.sagemaker.meta.events.register_first("before-call.sagemaker.CreateTrainingJob", respond)
-        self._fault = respond
+        self.fault = respond
 
     def heal(self) -> None:
-        self.handler.sagemaker.meta.events.unregister("before-call.sagemaker.CreateTrainingJob", self._fault)
+        if self.fault is not None:
+            self.handler.sagemaker.meta.events.unregister(
+                "before-call.sagemaker.CreateTrainingJob", self.fault
+            )
+            self.fault = None
 
     def idempotency_records(self) -> list[dict[str, Any]]:
         return self.dynamodb.scan(TableName=TABLE)["Items"]
@@ -103,7 +113,9 @@ def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / name).read_text())
 
 
-def post(body: dict[str, Any] | None = None, key: str | None = None, raw: str | None = None) -> dict[str, Any]:
+def post(
+    body: dict[str, Any] | None = None, key: str | None = None, raw: str | None = None
+) -> dict[str, Any]:
     event = load_event("train_post.json")
     event["headers"].pop("Idempotency-Key")
     event["multiValueHeaders"].pop("Idempotency-Key")
@@ -130,37 +142,53 @@ def list_jobs(**query: str) -> dict[str, Any]:
     return event
 
 
-@pytest.fixture
-def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
-    for key, value in ENV.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        s3 = boto3.client("s3", region_name=REGION)
-        for bucket in (DATA, MODELS, CHECKPOINTS):
-            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-        s3.put_object(Bucket=DATA, Key=DATASET_PREFIX + "data.yaml", Body=b"path: .\ntrain: images/train\n")
-        dynamodb = boto3.client("dynamodb", region_name=REGION)
-        dynamodb.create_table(  # as template.yaml declares it
-            TableName=TABLE,
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        get_settings.cache_clear()
-        sys.modules.pop("launcher.handler", None)
-        handler = importlib.import_module("launcher.handler")  # module-level clients built inside moto
-        created: list[dict[str, Any]] = []
-        handler.sagemaker.meta.events.register(
-            "provide-client-params.sagemaker.CreateTrainingJob", lambda params, **_: created.append(copy.deepcopy(params))
-        )
-        yield Api(handler, s3, boto3.client("sagemaker", region_name=REGION), dynamodb, created)
+@pytest.fixture(scope="module")
+def world() -> Iterator[tuple[MockAWS, ModuleType]]:
+    """moto and the handler module, once per module (importing it builds its clients)."""
+    with pytest.MonkeyPatch.context() as env:
+        for key, value in ENV.items():
+            env.setenv(key, value)
+        with mock_aws() as aws:
+            get_settings.cache_clear()
+            sys.modules.pop("launcher.handler", None)
+            yield aws, importlib.import_module("launcher.handler")
     get_settings.cache_clear()
     sys.modules.pop("launcher.handler", None)
+
+
+@pytest.fixture
+def api(world: tuple[MockAWS, ModuleType]) -> Iterator[Api]:
+    """Empty AWS for each test: the stack's buckets and table, and a dataset with data.yaml."""
+    aws, handler = world
+    aws.reset()
+    s3 = boto3.client("s3", region_name=REGION)
+    for bucket in (DATA, MODELS, CHECKPOINTS):
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket=DATA, Key=DATASET_PREFIX + "data.yaml", Body=b"path: .\ntrain: images/train\n")
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.create_table(  # as template.yaml declares it
+        TableName=TABLE,
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    created: list[dict[str, Any]] = []
+
+    def capture(params: dict[str, Any], **_: Any) -> None:
+        created.append(copy.deepcopy(params))
+
+    events = handler.sagemaker.meta.events
+    events.register("provide-client-params.sagemaker.CreateTrainingJob", capture)
+    state = Api(handler, s3, boto3.client("sagemaker", region_name=REGION), dynamodb, created)
+    yield state
+    events.unregister("provide-client-params.sagemaker.CreateTrainingJob", capture)
+    state.heal()
 
 
 def test_post_launches_one_managed_spot_job(api: Api) -> None:
     event = load_event("train_post.json")
     event["headers"]["Origin"] = "https://console.example.com"  # a browser call: CORS headers come back
+    event["multiValueHeaders"]["Origin"] = ["https://console.example.com"]
     status, body, headers = api.call(event)
 
     assert status == 202
@@ -170,7 +198,8 @@ def test_post_launches_one_managed_spot_job(api: Api) -> None:
     assert body["status_url"] == url
     assert headers["Location"] == [url]
     assert headers["Access-Control-Allow-Origin"] == ["https://console.example.com"]
-    assert "replayed" not in body  # a fresh launch
+    assert body["replayed"] is False  # a fresh launch
+    assert body["request"]["epochs"] == 50  # the normalized request is echoed
     [request] = api.created
     bundle_uri = json.loads(request["HyperParameters"]["sagemaker_submit_directory"])
     bundle_key = bundle_uri.removeprefix(f"s3://{MODELS}/")
@@ -218,7 +247,10 @@ def test_post_launches_one_managed_spot_job(api: Api) -> None:
         "ResourceConfig": {"InstanceType": "ml.g4dn.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 40},
         "StoppingCondition": {"MaxRuntimeInSeconds": 7200, "MaxWaitTimeInSeconds": 14400},
         "EnableManagedSpotTraining": True,
-        "CheckpointConfig": {"S3Uri": f"s3://{CHECKPOINTS}/checkpoints/{job}/", "LocalPath": "/opt/ml/checkpoints"},
+        "CheckpointConfig": {
+            "S3Uri": f"s3://{CHECKPOINTS}/checkpoints/{job}/",
+            "LocalPath": "/opt/ml/checkpoints",
+        },
         "Environment": {"PYTHONUNBUFFERED": "1"},
         "Tags": [
             {"Key": "Stack", "Value": "invoice-yolo-dev"},
@@ -307,17 +339,31 @@ def test_an_invalid_request_names_every_problem_and_launches_nothing(api: Api) -
         (post(raw=""), 400, "invalid_request"),
         (post({"dataset": f"s3://{DATA}/{DATASET_PREFIX}"}, key="has space"), 400, "invalid_request"),
         (post({"dataset": f"s3://{DATA}/{DATASET_PREFIX}"}, key="k" * 256), 400, "invalid_request"),
-        (post({"dataset": f"s3://{DATA}/{DATASET_PREFIX}", "max_runtime_s": 7200, "max_wait_s": 3600}), 422, None),
+        (
+            post({"dataset": f"s3://{DATA}/{DATASET_PREFIX}", "max_runtime_s": 7200, "max_wait_s": 3600}),
+            422,
+            None,
+        ),
         (post({"dataset": f"s3://{DATA}/{DATASET_PREFIX}", "spot": False, "max_wait_s": 7200}), 422, None),
         (post({"dataset": f"s3://{DATA}/{DATASET_PREFIX}", "instance_type": "ml.p4d.24xlarge"}), 422, None),
         (post({"dataset": f"s3://{DATA}/{DATASET_PREFIX}", "hyperparameters": {"lr0": 0.01}}), 422, None),
         (post({"dataset": f"s3://{DATA}/datasets/missing/"}), 422, "dataset_not_found"),
-        (post({"dataset": f"s3://{DATA}/d/", "base_weights": f"s3://{DATA}/w/none.pt"}), 422, "dataset_not_found"),
-        (post({"dataset": f"s3://{DATA}/{DATASET_PREFIX}", "base_weights": f"s3://{DATA}/w/none.pt"}), 422, "weights_not_found"),
+        (
+            post({"dataset": f"s3://{DATA}/d/", "base_weights": f"s3://{DATA}/w/none.pt"}),
+            422,
+            "dataset_not_found",
+        ),
+        (
+            post({"dataset": f"s3://{DATA}/{DATASET_PREFIX}", "base_weights": f"s3://{DATA}/w/none.pt"}),
+            422,
+            "weights_not_found",
+        ),
         (post({"dataset": f"s3://{MODELS}/{DATASET_PREFIX}"}), 422, "validation_failed"),
     ],
 )
-def test_refusals_are_4xx_json_and_launch_nothing(api: Api, event: dict, status: int, code: str | None) -> None:
+def test_refusals_are_4xx_json_and_launch_nothing(
+    api: Api, event: dict, status: int, code: str | None
+) -> None:
     got_status, error, _ = api.call(event)
 
     assert got_status == status
@@ -328,7 +374,9 @@ def test_refusals_are_4xx_json_and_launch_nothing(api: Api, event: dict, status:
 
 def test_fine_tuning_from_existing_weights(api: Api) -> None:
     api.s3.put_object(Bucket=DATA, Key="weights/base.pt", Body=b"weights")
-    status, _, _ = api.call(post({"dataset": f"s3://{DATA}/{DATASET_PREFIX}", "base_weights": f"s3://{DATA}/weights/base.pt"}))
+    status, _, _ = api.call(
+        post({"dataset": f"s3://{DATA}/{DATASET_PREFIX}", "base_weights": f"s3://{DATA}/weights/base.pt"})
+    )
 
     assert status == 202
     channels = {c["ChannelName"] for c in api.created[0]["InputDataConfig"]}
@@ -348,11 +396,16 @@ def test_throttling_is_429_and_a_retry_launches(api: Api) -> None:
     api.heal()
     status, body, _ = api.call(load_event("train_post.json"))
     assert status == 202
-    assert api.sagemaker.list_training_jobs()["TrainingJobSummaries"][0]["TrainingJobName"] == body["job_name"]
+    assert (
+        api.sagemaker.list_training_jobs()["TrainingJobSummaries"][0]["TrainingJobName"] == body["job_name"]
+    )
 
 
 def test_resource_limit_exceeded_is_503_with_the_quota_named(api: Api) -> None:
-    api.fail_create("ResourceLimitExceeded", "The account-level service limit 'ml.g4dn.xlarge for spot training job usage' is 0 Instances")
+    api.fail_create(
+        "ResourceLimitExceeded",
+        "The account-level service limit 'ml.g4dn.xlarge for spot training job usage' is 0 Instances",
+    )
     status, error, headers = api.call(load_event("train_post.json"))
 
     assert status == 503
@@ -382,7 +435,9 @@ def test_get_reports_the_job(api: Api) -> None:
     assert (job["max_runtime_s"], job["max_wait_s"]) == (7200, 14400)
     assert job["dataset"] == f"s3://{DATA}/{DATASET_PREFIX}"
     assert job["epochs"] == 50
-    assert job["model_artifact"] == f"s3://{MODELS}/training-output/{launched['job_name']}/output/model.tar.gz"
+    assert (
+        job["model_artifact"] == f"s3://{MODELS}/training-output/{launched['job_name']}/output/model.tar.gz"
+    )
     assert job["checkpoints"] == f"s3://{CHECKPOINTS}/checkpoints/{launched['job_name']}/"
     assert isinstance(job["metrics"], dict)
     assert job["created_at"] is not None
@@ -443,3 +498,31 @@ def test_list_refuses_bad_queries(api: Api, query: dict[str, str]) -> None:
     status, error, _ = api.call(list_jobs(**query))
     assert status == 400
     assert error["error"] == "invalid_request"
+
+
+def test_a_repeat_while_the_first_is_still_launching_is_409(api: Api) -> None:
+    event = load_event("train_post.json")
+    nested: list[tuple[int, dict[str, Any], dict[str, list[str]]]] = []
+
+    def repeat_during_create(**_: Any) -> None:  # the same request arrives while the first is in flight
+        if not nested:
+            nested.append(api.call(copy.deepcopy(event)))
+
+    api.handler.sagemaker.meta.events.register_first(
+        "before-call.sagemaker.CreateTrainingJob", repeat_during_create
+    )
+    try:
+        status, first, _ = api.call(event)
+    finally:
+        api.handler.sagemaker.meta.events.unregister(
+            "before-call.sagemaker.CreateTrainingJob", repeat_during_create
+        )
+
+    [(nested_status, nested_error, nested_headers)] = nested
+    assert nested_status == 409
+    assert nested_error["error"] == "request_in_progress"
+    assert nested_headers["Retry-After"] == ["5"]
+    assert status == 202
+    assert len(api.created) == 1
+    _, replay, _ = api.call(event)  # once finished, a repeat gets the first answer
+    assert replay["job_name"] == first["job_name"]

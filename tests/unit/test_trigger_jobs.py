@@ -7,11 +7,11 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from yolo_train import hyperparams, metric_defs
 
 from launcher import jobs
 from launcher.schemas import TrainRequest, UltralyticsArgs
 from launcher.settings import Settings
+from yolo_train import hyperparams, metric_defs
 
 pytestmark = pytest.mark.unit
 
@@ -126,7 +126,9 @@ def test_on_demand_job_has_no_wait_time() -> None:
 
 def test_fine_tuning_mounts_the_weights_channel_instead_of_naming_an_architecture() -> None:
     request = build({"dataset": "s3://iy-data/d/", "base_weights": "s3://iy-models/models/job-1/best.pt"})
-    channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in request["InputDataConfig"]}
+    channels = {
+        c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in request["InputDataConfig"]
+    }
     assert channels == {"training": "s3://iy-data/d/", "weights": "s3://iy-models/models/job-1/best.pt"}
     assert "model" not in request["HyperParameters"]
 
@@ -256,11 +258,20 @@ def test_metric_definitions_read_lines_the_entrypoint_formats() -> None:
         (lambda r: r["AlgorithmSpecification"].update(TrainingInputMode="Streaming"), "TrainingInputMode"),
         (lambda r: r.update(TrainingJobName="bad_name"), "TrainingJobName"),
         (lambda r: r.update(TrainingJobName="a" * 64), "TrainingJobName"),
-        (lambda r: r["HyperParameters"].update({f"k{i}": "1" for i in range(100)}), "at most 100 hyperparameters"),
+        (
+            lambda r: r["HyperParameters"].update({f"k{i}": "1" for i in range(100)}),
+            "at most 100 hyperparameters",
+        ),
         (lambda r: r["HyperParameters"].update(big="x" * 2501), "too long"),
         (lambda r: r["Tags"].append({"Key": "Note", "Value": "semi;colon"}), "tag 'Note'"),
-        (lambda r: r["AlgorithmSpecification"]["MetricDefinitions"].append({"Name": "x", "Regex": "x=1"}), "captures"),
-        (lambda r: r["AlgorithmSpecification"]["MetricDefinitions"].append({"Name": "x", "Regex": "("}), "compile"),
+        (
+            lambda r: r["AlgorithmSpecification"]["MetricDefinitions"].append({"Name": "x", "Regex": "x=1"}),
+            "captures",
+        ),
+        (
+            lambda r: r["AlgorithmSpecification"]["MetricDefinitions"].append({"Name": "x", "Regex": "("}),
+            "compile",
+        ),
         (lambda r: r["InputDataConfig"][0]["DataSource"]["S3DataSource"].update(S3Uri="ftp://x/y"), "S3Uri"),
     ],
 )

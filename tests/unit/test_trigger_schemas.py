@@ -65,7 +65,12 @@ def test_defaults_are_filled_and_the_dataset_normalised() -> None:
     req = parse({"dataset": "s3://iy-data/sets/v1"})
     assert req.dataset == "s3://iy-data/sets/v1/"
     assert (req.model, req.epochs, req.imgsz, req.batch) == ("yolo26n", 100, 640, "auto")
-    assert (req.instance_type, req.spot, req.max_runtime_s, req.max_wait_s) == ("ml.g4dn.xlarge", True, 3600, 7200)
+    assert (req.instance_type, req.spot, req.max_runtime_s, req.max_wait_s) == (
+        "ml.g4dn.xlarge",
+        True,
+        3600,
+        7200,
+    )
 
 
 def test_equivalent_bodies_normalise_to_the_same_request() -> None:
@@ -99,7 +104,10 @@ def test_equivalent_bodies_normalise_to_the_same_request() -> None:
         ({"dataset": 42}, "dataset"),
         ({"dataset": "s3://iy-data/d/", "model": "resnet50"}, "model"),
         ({"dataset": "s3://iy-data/d/", "base_weights": "s3://elsewhere/best.pt"}, "base_weights"),
-        ({"dataset": "s3://iy-data/d/", "base_weights": "s3://iy-models/training-output/x/best.pt"}, "base_weights"),
+        (
+            {"dataset": "s3://iy-data/d/", "base_weights": "s3://iy-models/training-output/x/best.pt"},
+            "base_weights",
+        ),
         ({"dataset": "s3://iy-data/d/", "base_weights": "s3://iy-data/weights/best.onnx"}, "base_weights"),
         ({"dataset": "s3://iy-data/d/", "epochs": 0}, "epochs"),
         ({"dataset": "s3://iy-data/d/", "epochs": 1001}, "epochs"),
@@ -113,9 +121,15 @@ def test_equivalent_bodies_normalise_to_the_same_request() -> None:
         ({"dataset": "s3://iy-data/d/", "batch": True}, "batch"),
         ({"dataset": "s3://iy-data/d/", "batch": 1025}, "batch"),
         ({"dataset": "s3://iy-data/d/", "hyperparameters": {"cache": "gpu"}}, "hyperparameters.cache"),
-        ({"dataset": "s3://iy-data/d/", "hyperparameters": {"learning_rate": 0.1}}, "hyperparameters.learning_rate"),
+        (
+            {"dataset": "s3://iy-data/d/", "hyperparameters": {"learning_rate": 0.1}},
+            "hyperparameters.learning_rate",
+        ),
         ({"dataset": "s3://iy-data/d/", "hyperparameters": {"mosaic": 1.5}}, "hyperparameters.mosaic"),
-        ({"dataset": "s3://iy-data/d/", "hyperparameters": {"optimizer": "Lion"}}, "hyperparameters.optimizer"),
+        (
+            {"dataset": "s3://iy-data/d/", "hyperparameters": {"optimizer": "Lion"}},
+            "hyperparameters.optimizer",
+        ),
         ({"dataset": "s3://iy-data/d/", "hyperparameters": {"cos_lr": "yes"}}, "hyperparameters.cos_lr"),
         ({"dataset": "s3://iy-data/d/", "hyperparameters": {"lr0": 0.01}}, "hyperparameters"),
         ({"dataset": "s3://iy-data/d/", "hyperparameters": [1, 2]}, "hyperparameters"),
@@ -148,9 +162,25 @@ def test_rules_across_fields(body: dict, problem: str) -> None:
 def test_allowed_fine_tuning_sources() -> None:
     assert parse({"dataset": "s3://iy-data/d/", "base_weights": "s3://iy-data/w/best.pt"}).base_weights
     assert parse({"dataset": "s3://iy-data/d/", "base_weights": "s3://iy-models/weights/b.pt"}).base_weights
-    assert parse({"dataset": "s3://iy-data/d/", "base_weights": "s3://iy-models/models/j/best.pt"}).base_weights
+    assert parse(
+        {"dataset": "s3://iy-data/d/", "base_weights": "s3://iy-models/models/j/best.pt"}
+    ).base_weights
 
 
 def test_lr0_with_an_explicit_optimizer_is_accepted() -> None:
     req = parse({"dataset": "s3://iy-data/d/", "hyperparameters": {"lr0": 0.01, "optimizer": "SGD"}})
     assert req.hyperparameters.given() == {"lr0": 0.01, "optimizer": "SGD"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"dataset": "s3://iy-data/d"},
+        {"dataset": "s3://iy-data/d/", "base_weights": "s3://iy-data/w/best.pt", "spot": False},
+        {"dataset": "s3://iy-data/d/", "model": "yolo11s", "batch": 8, "hyperparameters": {"cache": "ram"}},
+    ],
+)
+def test_a_normalised_request_validates_to_itself(body: dict) -> None:
+    # The idempotent launch re-validates the stored, normalised body: it must mean the same thing.
+    once = parse(body)
+    assert parse(once.normalized()) == once

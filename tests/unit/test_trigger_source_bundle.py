@@ -31,7 +31,9 @@ def _members(data: bytes) -> dict[str, tarfile.TarInfo]:
 def test_the_tarball_holds_the_entrypoint_and_nothing_else(tmp_path: Path) -> None:
     data = build_sourcedir(TRAINING)
     members = _members(data)
-    assert {"train.py", "requirements.txt", "yolo_train/__init__.py", "yolo_train/metric_defs.py"} <= set(members)
+    assert {"train.py", "requirements.txt", "yolo_train/__init__.py", "yolo_train/metric_defs.py"} <= set(
+        members
+    )
     assert not [n for n in members if "__pycache__" in n or n.endswith(".pyc")]
     assert {m.mtime for m in members.values()} == {0}
     assert {(m.uid, m.gid, m.uname) for m in members.values()} == {(0, 0, "")}
@@ -63,18 +65,26 @@ def test_the_bundle_is_uploaded_once_under_its_hash() -> None:
         s3 = boto3.client("s3", region_name="eu-north-1")
         s3.create_bucket(Bucket="iy-models", CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
         puts: list[str] = []
-        s3.meta.events.register("provide-client-params.s3.PutObject", lambda params, **_: puts.append(params["Key"]))
+        s3.meta.events.register(
+            "provide-client-params.s3.PutObject", lambda params, **_: puts.append(params["Key"])
+        )
 
         first = SourcePublisher(s3, "iy-models", "code", bundle)
         uri = first.ensure()
-        assert uri == f"s3://iy-models/code/sourcedir/{hashlib.sha256(bundle.data).hexdigest()}/sourcedir.tar.gz"
-        assert first.ensure() == uri  # same container: no second upload, no second HEAD
+        assert (
+            uri == f"s3://iy-models/code/sourcedir/{hashlib.sha256(bundle.data).hexdigest()}/sourcedir.tar.gz"
+        )
+        assert first.ensure() == uri  # already there: no second upload
         cold = SourcePublisher(s3, "iy-models", "code", bundle)  # a new container finds it in S3
         assert cold.ensure() == uri
         assert puts == [bundle.key("code")]
         stored = s3.get_object(Bucket="iy-models", Key=bundle.key("code"))
         assert stored["Body"].read() == bundle.data
         assert stored["Metadata"] == {"sha256": bundle.sha256}
+
+        s3.delete_object(Bucket="iy-models", Key=bundle.key("code"))  # removed by hand: put back
+        assert first.ensure() == uri
+        assert len(puts) == 2
 
 
 def test_a_source_checkout_builds_the_bundle_when_none_was_built(tmp_path: Path) -> None:
@@ -101,7 +111,14 @@ def test_the_makefile_build_gives_a_self_contained_artefact(tmp_path: Path) -> N
     artefact = tmp_path / "artefact"
     artefact.mkdir()
     subprocess.run(
-        ["make", "-s", "-f", str(FUNCTION / "Makefile"), "build-TriggerTrainingFunction", f"ARTIFACTS_DIR={artefact}"],
+        [
+            "make",
+            "-s",
+            "-f",
+            str(FUNCTION / "Makefile"),
+            "build-TriggerTrainingFunction",
+            f"ARTIFACTS_DIR={artefact}",
+        ],
         check=True,
         cwd=tmp_path,  # SAM runs make in a scratch copy; paths must not depend on the working dir
         capture_output=True,
@@ -121,6 +138,7 @@ def test_the_makefile_build_gives_a_self_contained_artefact(tmp_path: Path) -> N
         "import launcher.jobs, launcher.source_bundle, yolo_train.metric_defs\n"
         f"assert launcher.jobs.__file__.startswith({str(artefact)!r}), launcher.jobs.__file__\n"
         f"assert yolo_train.metric_defs.__file__.startswith({str(artefact)!r})\n"
-        "assert launcher.source_bundle.SourceBundle.load().data == open(launcher.source_bundle.BUILT_BUNDLE, 'rb').read()\n"
+        "from launcher.source_bundle import BUILT_BUNDLE, SourceBundle\n"
+        "assert SourceBundle.load().data == BUILT_BUNDLE.read_bytes()\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)

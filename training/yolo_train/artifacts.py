@@ -30,6 +30,7 @@ from yolo_train.settings import Settings
 log = logging.getLogger(__name__)
 
 PLOT_SUFFIXES = (".png", ".jpg")
+VAL_BATCH = 16
 
 
 def _round(value: Any) -> float:
@@ -50,7 +51,7 @@ def _validate(settings: Settings, weights: Path, imgsz: int) -> Any:
     return model.val(
         data=str(settings.paths.runtime_data_yaml),
         imgsz=imgsz,
-        batch=max(1, per_device["batch"]),
+        batch=per_device["batch"] if per_device["batch"] > 0 else VAL_BATCH,  # no AutoBatch for val
         device=per_device["device"],
         workers=per_device["workers"],
         plots=False,  # the run's final validation already drew them

@@ -46,6 +46,7 @@ class Param:
     help: str
     ultralytics: bool = True  # passed to `YOLO.train()` under the same name
     path: bool = False  # a location (flag), not a training knob
+    shown_default: str = "auto"  # what --help says when `default` is None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,9 +161,13 @@ def _device(value: Any) -> str | None:
     text = str(value).strip().lower()
     if text == "auto":
         return None
-    if text in {"cpu", "mps"} or re.fullmatch(r"\d+(,\d+)*", text):
+    if text in {"cpu", "mps"} or re.fullmatch(r"\d+", text):
         return text
-    raise ValueProblem(f"expected auto, cpu or CUDA index(es) like 0 or 0,1, got {value!r}")
+    if re.fullmatch(r"\d+(,\d+)+", text):
+        # Ultralytics runs DDP in child processes that get none of this entrypoint's callbacks
+        # (epoch lines, graceful stop), so one job trains on one device.
+        raise ValueProblem(f"multi-GPU (DDP) is not supported here; pick one CUDA index, got {value!r}")
+    raise ValueProblem(f"expected auto, cpu or one CUDA index like 0, got {value!r}")
 
 
 def _model(value: Any) -> str:
@@ -229,7 +234,12 @@ PARAMS: tuple[Param, ...] = (
     _P("imgsz", _imgsz, 640, f"training image size (long side), multiple of {STRIDE}"),
     _P("batch", _batch, None, "batch size or 'auto' (CUDA: AutoBatch to ~60% of memory; CPU: 16)"),
     _P("patience", _int_at_least(0), 100, "early-stop after N epochs without improvement (0: never)"),
-    _P("lr0", _float_in(0.0, 1.0, low_open=True), 0.01, "initial learning rate (ignored by optimizer=auto)"),
+    _P(
+        "lr0",
+        _float_in(0.0, 1.0, low_open=True),
+        0.01,
+        "initial learning rate (needs --optimizer other than auto)",
+    ),
     _P("lrf", _float_in(0.0, 1.0, low_open=True), 0.01, "final LR as a fraction of lr0"),
     _P("momentum", _float_in(0.0, 1.0), 0.937, "SGD momentum / Adam beta1"),
     _P("weight_decay", _float_in(0.0, 0.1), 0.0005, "weight decay"),
@@ -262,12 +272,20 @@ PARAMS: tuple[Param, ...] = (
     _P("rect", _as_bool, False, "rectangular batches (no mosaic, no shuffle)"),
     _P("cache", _cache, False, "cache decoded images: false, ram or disk"),
     _P("workers", _workers, None, "dataloader workers or 'auto' (CUDA: min(8, cores); CPU: 0)"),
-    _P("device", _device, None, "auto, cpu, or CUDA index(es)"),
+    _P("device", _device, None, "auto, cpu, or one CUDA index"),
     _P("amp", _as_bool, True, "mixed precision on CUDA"),
     _P("plots", _as_bool, True, "draw Ultralytics plots (PR curve, confusion matrix, ...)"),
     # This entrypoint's own knobs
     _P("model", _model, "yolo26n", "architecture trained from scratch (yolo26n -> yolo26n.yaml)", False),
-    _P("weights", _path, None, "fine-tune from this .pt file (else the weights channel)", False),
+    _P(
+        "weights",
+        _path,
+        None,
+        "fine-tune from this .pt file (else the weights channel)",
+        False,
+        False,
+        "none",
+    ),
     _P("allow_downloads", _as_bool, False, "allow Ultralytics' named weights (--model yolo26n.pt)", False),
     _P("run_name", _safe_name, "train", "run directory under the checkpoint dir", False),
     _P("model_name", _safe_name, "invoice-fields", "model_name in the ONNX metadata", False),
@@ -278,8 +296,16 @@ PARAMS: tuple[Param, ...] = (
     _P("simplify", _as_bool, True, "simplify the ONNX graph with onnxslim", False),
     # Locations (flags with SageMaker and local defaults; see sm_env)
     _P("data", _path, None, "dataset dir with data.yaml, or the yaml [SM_CHANNEL_TRAINING]", False, True),
-    _P("validation", _path, None, "separate validation split [SM_CHANNEL_VALIDATION]", False, True),
-    _P("weights_dir", _path, None, "dir holding the fine-tuning .pt [SM_CHANNEL_WEIGHTS]", False, True),
+    _P("validation", _path, None, "separate validation split [SM_CHANNEL_VALIDATION]", False, True, "none"),
+    _P(
+        "weights_dir",
+        _path,
+        None,
+        "dir holding the fine-tuning .pt [SM_CHANNEL_WEIGHTS]",
+        False,
+        True,
+        "none",
+    ),
     _P("model_dir", _path, None, "where the model artefacts go [SM_MODEL_DIR]", False, True),
     _P("output_dir", _path, None, "extra outputs, runtime data.yaml [SM_OUTPUT_DATA_DIR]", False, True),
     _P("checkpoint_dir", _path, None, "Ultralytics runs, synced to S3 [/opt/ml/checkpoints]", False, True),
@@ -409,6 +435,6 @@ def help_text() -> str:
     width = max(len(p.name) for p in PARAMS) + 2
     lines = ["Hyperparameters and flags (--key value; '-' and '_' are interchangeable):"]
     for p in PARAMS:
-        default = "auto" if p.default is None else p.default
+        default = p.shown_default if p.default is None else p.default
         lines.append(f"  --{p.name.replace('_', '-'):<{width}} {p.help} (default: {default})")
     return "\n".join(lines)

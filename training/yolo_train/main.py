@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from yolo_train import dataset_check, failure, hyperparams, metric_defs
+from yolo_train import dataset_check, failure, hyperparams, metric_defs, sm_env
 from yolo_train import settings as settings_mod
 from yolo_train.errors import SetupError, TrainingInterrupted
 from yolo_train.interrupt import GracefulStop
@@ -75,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if any(a in {"-h", "--help"} for a in args):
         print(hyperparams.help_text())
         return 0
-    env_failure = settings_mod.failure_file_for(args, settings_mod.sm_env.read())
+    env_failure = settings_mod.failure_file_for(args, sm_env.read())
     stop = GracefulStop()
     stop.install()
     progress = Progress(stop)

@@ -90,7 +90,7 @@ def use_all_cores(cpu_count: int) -> Any:
     return callback
 
 
-def _source(settings: Settings) -> tuple[str, bool]:
+def fresh_source(settings: Settings) -> tuple[str, bool]:
     """What YOLO() loads for a fresh run, and whether it carries pretrained weights."""
     if settings.paths.weights is not None:
         return str(settings.paths.weights), True
@@ -135,7 +135,7 @@ def train(settings: Settings, progress: Progress) -> RunState:
         model.train(resume=True, **common)
         return state
 
-    source, pretrained = _source(settings)
+    source, pretrained = fresh_source(settings)
     log.info("run: fresh run in %s from %s (%s)", settings.run_dir, source, per_device)
     model = YOLO(source)
     _attach(model, settings, progress)

@@ -67,6 +67,10 @@ def read_header(data: bytes, *, max_pixels: int) -> ImageHeader:
         with Image.open(io.BytesIO(data), formats=_OPEN_AS) as probe:
             width, height = probe.size
             fmt = _FORMATS[probe.format or ""]
+            if width * height > max_pixels:  # before anything else touches the image
+                raise TooManyPixels(
+                    f"image is {width}x{height} = {width * height:,} pixels; the limit is {max_pixels:,}"
+                )
             orientation = _orientation(probe)
     except UnidentifiedImageError as exc:
         raise UnsupportedMediaType(
@@ -76,10 +80,6 @@ def read_header(data: bytes, *, max_pixels: int) -> ImageHeader:
         raise UndecodableImage(f"corrupt image header: {exc}") from exc
     if width < 1 or height < 1:
         raise UndecodableImage("image has no pixels")
-    if width * height > max_pixels:
-        raise TooManyPixels(
-            f"image is {width}x{height} = {width * height:,} pixels; the limit is {max_pixels:,}"
-        )
     return ImageHeader(fmt, width, height, orientation)
 
 
@@ -107,8 +107,11 @@ def decode_image(data: bytes, *, max_pixels: int, reduce_to: tuple[int, int] | N
 
 
 def _orientation(probe: Image.Image) -> int:
+    """EXIF orientation from the header only. The base-class `getexif` reads what `open` found (JPEG
+    APP1, WebP/PNG chunks before the pixels, TIFF tags); PNG's own override would decode the whole
+    image to look for an eXIf chunk after the pixels, which is exactly what a bomb wants."""
     try:
-        value = int(probe.getexif().get(_EXIF_ORIENTATION, 1))
+        value = int(Image.Image.getexif(probe).get(_EXIF_ORIENTATION, 1))
     except (OSError, ValueError, TypeError, SyntaxError):  # malformed EXIF is ignored, not fatal
         return 1
     return value if 1 <= value <= 8 else 1

@@ -34,7 +34,9 @@ class Settings(BaseModel):
     max_pixels: int = Field(50_000_000, ge=4096, alias="MAX_PIXELS")
     pdf_dpi: int = Field(150, ge=36, le=600, alias="PDF_DPI")
     pdf_max_pages: int = Field(10, ge=1, le=100, alias="PDF_MAX_PAGES")
-    reduced_decode: bool = Field(True, alias="REDUCED_DECODE")  # JPEG DCT-domain downscale when page >> model
+    # JPEG DCT-domain downscale when the page is >= 2x the model input: faster decode, but the
+    # pixels differ from Ultralytics' full decode + resize, so parity is exact only with it off.
+    reduced_decode: bool = Field(False, alias="REDUCED_DECODE")
 
     default_conf: float = Field(0.25, ge=0.0, le=1.0, alias="DEFAULT_CONF")
     nms_iou: float = Field(0.7, gt=0.0, le=1.0, alias="NMS_IOU")  # Ultralytics' predict default

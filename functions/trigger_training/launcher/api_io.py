@@ -80,7 +80,10 @@ def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | N
 def from_validation(exc: ValidationError) -> ApiError:
     """Pydantic's errors as a 422 that names each field and what is wrong with it."""
     details = [
-        {"field": ".".join(str(p) for p in err["loc"]) or "body", "problem": err["msg"]}
+        {
+            "field": ".".join(str(p) for p in err["loc"]) or "body",
+            "problem": err["msg"].removeprefix("Value error, "),
+        }
         for err in exc.errors(include_url=False, include_context=False, include_input=False)
     ]
     summary = "; ".join(f"{d['field']}: {d['problem']}" for d in details)

@@ -20,7 +20,7 @@ from launcher.source_bundle import SourceBundle, SourcePublisher
 
 settings = get_settings()
 logger, tracer, metrics = Logger(), Tracer(), Metrics()
-_aws = Config(retries={"mode": "standard", "max_attempts": 3})  # bounded: the function times out at 30 s
+_aws = Config(retries={"mode": "standard", "max_attempts": 3})  # bounded: everything stops at 29 s
 sagemaker, s3 = boto3.client("sagemaker", config=_aws), boto3.client("s3", config=_aws)
 publisher = SourcePublisher(s3, settings.models_bucket, settings.code_prefix, SourceBundle.load())
 launcher = Launcher(settings, sagemaker, s3, publisher)
@@ -56,7 +56,10 @@ def get_job(job_name: str) -> Response:
 @app.exception_handler(api_io.REFUSALS)
 def refused(exc: Exception) -> Response:
     error = api_io.as_api_error(exc)
-    logger.info("request refused", extra={"status": error.status, **error.body()})
+    logger.info(
+        "request refused", extra={"status": error.status, "error": error.code, "reason": error.message}
+    )
+    metrics.add_metric("TrainingRequestRefused", "Count", 1)
     return api_io.error_response(error)
 
 

@@ -84,6 +84,7 @@ class Launcher:
             "job_arn": response["TrainingJobArn"],
             "status": "InProgress",
             "request": launch["body"],
+            "replayed": False,  # the idempotency store's copy is answered with True
         }
 
     def _ensure_name_free(self, job_name: str) -> None:

@@ -109,7 +109,9 @@ class TrainRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dataset: str = Field(description="s3://<data bucket>/<prefix>/ holding data.yaml")
-    model: str = Field(DEFAULT_ARCHITECTURE, description="architecture to train from scratch")
+    model: str | None = Field(
+        None, description=f"architecture to train from scratch ({DEFAULT_ARCHITECTURE})"
+    )
     base_weights: str | None = Field(None, description="s3:// URI of a .pt to fine-tune from")
     epochs: int = Field(100, ge=1, le=1000)
     imgsz: int = Field(640, ge=160, le=1536, multiple_of=32)
@@ -142,8 +144,8 @@ class TrainRequest(BaseModel):
 
     @field_validator("model")
     @classmethod
-    def _known_architecture(cls, value: str) -> str:
-        if value not in ARCHITECTURES:
+    def _known_architecture(cls, value: str | None) -> str | None:
+        if value is not None and value not in ARCHITECTURES:
             raise ValueError(f"unknown architecture; one of {sorted(ARCHITECTURES)}")
         return value
 
@@ -178,7 +180,9 @@ class TrainRequest(BaseModel):
         settings = _settings(info)
         if self.instance_type is None:  # field validators do not run on defaults
             self.instance_type = settings.default_instance_type
-        if self.base_weights is not None and "model" in self.model_fields_set:
+        if self.base_weights is None:
+            self.model = self.model or DEFAULT_ARCHITECTURE
+        elif self.model is not None:  # fine-tuning keeps the architecture of the weights
             raise ValueError("give either model (train from scratch) or base_weights (fine-tune), not both")
         runtime = settings.default_max_runtime_s if self.max_runtime_s is None else self.max_runtime_s
         if runtime > settings.max_runtime_cap_s:

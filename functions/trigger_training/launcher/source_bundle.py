@@ -82,31 +82,32 @@ class SourceBundle:
 
 
 class SourcePublisher:
-    """Uploads the bundle at most once per container (and only if S3 lacks that key)."""
+    """Uploads the bundle only if S3 lacks its key (so once per code version, for all containers)."""
 
     def __init__(self, s3: Any, bucket: str, code_prefix: str, bundle: SourceBundle) -> None:
         self._s3 = s3
         self._bucket = bucket
         self._key = bundle.key(code_prefix)
         self._bundle = bundle
-        self._published = False
 
     @property
     def uri(self) -> str:
         return f"s3://{self._bucket}/{self._key}"
 
     def ensure(self) -> str:
-        """The bundle's S3 URI, uploading it first if it is not there yet."""
-        if not self._published:
-            if not self._exists():
-                self._s3.put_object(
-                    Bucket=self._bucket,
-                    Key=self._key,
-                    Body=self._bundle.data,
-                    ContentType="application/gzip",
-                    Metadata={"sha256": self._bundle.sha256},
-                )
-            self._published = True
+        """The bundle's S3 URI, uploading it first if it is not there yet.
+
+        One HEAD per launch (launches are rare and throttled) rather than a per-container memo:
+        an object removed from S3 by hand is put back by the next launch instead of failing a job.
+        """
+        if not self._exists():
+            self._s3.put_object(
+                Bucket=self._bucket,
+                Key=self._key,
+                Body=self._bundle.data,
+                ContentType="application/gzip",
+                Metadata={"sha256": self._bundle.sha256},
+            )
         return self.uri
 
     def _exists(self) -> bool:

@@ -1,0 +1,32 @@
+"""`python -m bench [name ...] [--quick]`: run benchmarks; each writes its own report under docs/.
+
+A benchmark is a module of this package with a `run(quick: bool) -> dict` function, listed in
+BENCHMARKS; add new ones there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+BENCHMARKS = {
+    # handler vs Ultralytics vs session.run, cold start, size, load -> docs/performance.md
+    "inference": "bench.inference",
+}
+
+
+def main() -> None:
+    """CLI."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], help="default: all")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds and requests (about two minutes)")
+    args = parser.parse_args()
+    for name in args.names or BENCHMARKS:
+        print(f"== {name}", flush=True)
+        importlib.import_module(BENCHMARKS[name]).run(quick=args.quick)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+"""Measurements that each run in a fresh process, so imports, thread settings and peak RSS of one
+contender never leak into another (importing Ultralytics alone changes OpenCV's threading and
+patches Pillow process-wide).
+
+    python -m bench.workers <task> <json-config>     # prints one JSON line: the result
+
+Tasks: handler_warm, session_run, ultralytics_warm, handler_cold, ultralytics_cold.
+The serving tasks import only the serving stack; run them with .venv-serve's interpreter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
+
+
+def _stats(samples_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(samples_ms)
+    return {
+        "median_ms": statistics.median(ordered),
+        "p90_ms": ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))],
+        "min_ms": ordered[0],
+        "n": len(ordered),
+    }
+
+
+def _rounds(fn: Callable[[int], Any], count: int, rounds: int, warmup: int) -> list[float]:
+    for index in range(warmup):
+        fn(index % count)
+    out = []
+    for _ in range(rounds):
+        for index in range(count):
+            start = time.perf_counter()
+            fn(index)
+            out.append((time.perf_counter() - start) * 1000.0)
+    return out
+
+
+class _Context:
+    function_name = "InferFunction"
+    memory_limit_in_mb = 2048
+    invoked_function_arn = "arn:aws:lambda:eu-north-1:123456789012:function:InferFunction"
+    aws_request_id = "bench"
+
+
+def handler_warm(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Event in -> JSON out through serving.handler.lambda_handler, warm."""
+    import contextlib  # noqa: PLC0415
+    import io  # noqa: PLC0415
+
+    events = [json.loads(Path(p).read_text()) for p in cfg["events"]]
+    with contextlib.redirect_stdout(io.StringIO()):  # EMF metric lines
+        from serving import handler  # noqa: PLC0415
+
+        breakdown: dict[str, list[float]] = {}
+
+        def call(index: int) -> None:
+            result = handler.lambda_handler(events[index], _Context())
+            assert result["statusCode"] == 200, result["body"][:300]
+            for key, value in json.loads(result["body"])["timings_ms"].items():
+                breakdown.setdefault(key, []).append(value)
+
+        times = _rounds(call, len(events), cfg["rounds"], cfg["warmup"])
+    return {
+        **_stats(times),
+        "stages_median_ms": {k: statistics.median(v) for k, v in breakdown.items()},
+        "peak_rss_mb": _peak_rss_mb(),
+        "threads": handler.SETTINGS.intra_op_threads,
+        "reduced_decode": handler.SETTINGS.reduced_decode,
+    }
+
+
+def session_run(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Bare `session.run` on prepared tensors: the floor the handler is compared with."""
+    import cv2  # noqa: PLC0415
+
+    from serving.model import load_model  # noqa: PLC0415
+    from serving.preprocess import prepare  # noqa: PLC0415
+    from serving.settings import Settings  # noqa: PLC0415
+
+    model = load_model(Path(cfg["model"]), intra_op_threads=Settings().intra_op_threads)
+    tensors = [prepare(cv2.imread(p), model.info.imgsz)[0] for p in cfg["pages"]]
+    session, name = model.session, model.input_name
+    times = _rounds(
+        lambda i: session.run(None, {name: tensors[i]}), len(tensors), cfg["rounds"], cfg["warmup"]
+    )
+    return {**_stats(times), "peak_rss_mb": _peak_rss_mb()}
+
+
+def _ultralytics(cfg: dict[str, Any]) -> Any:
+    from yolo_train import offline  # noqa: PLC0415
+
+    offline.configure()
+    import torch  # noqa: PLC0415
+    from ultralytics import YOLO  # noqa: PLC0415
+
+    # Ultralytics leaves torch at min(8, cpus - 1) threads; give it the same cores ORT gets.
+    torch.set_num_threads(len(os.sched_getaffinity(0)))
+    return YOLO(cfg["weights"]), torch
+
+
+def ultralytics_warm(cfg: dict[str, Any]) -> dict[str, Any]:
+    """`YOLO(best.pt).predict(path)` per page, warm: file in -> Results out."""
+    model, torch = _ultralytics(cfg)
+    kwargs = {"imgsz": cfg["imgsz"], "conf": 0.25, "rect": False, "device": "cpu", "verbose": False}
+    if cfg.get("end2end"):
+        kwargs["nms"] = False
+    times = _rounds(
+        lambda i: model.predict(cfg["pages"][i], **kwargs), len(cfg["pages"]), cfg["rounds"], cfg["warmup"]
+    )
+    return {**_stats(times), "peak_rss_mb": _peak_rss_mb(), "threads": torch.get_num_threads()}
+
+
+def handler_cold(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Fresh process: import + model load + first response. `spawned` is the parent's clock."""
+    started = time.time()
+    import contextlib  # noqa: PLC0415
+    import io  # noqa: PLC0415
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        from serving import handler  # noqa: PLC0415
+
+        imported = time.time()
+        result = handler.lambda_handler(json.loads(Path(cfg["event"]).read_text()), _Context())
+    done = time.time()
+    assert result["statusCode"] == 200
+    return {
+        "cold_s": done - cfg["spawned"],
+        "interpreter_s": started - cfg["spawned"],
+        "import_and_load_s": imported - started,
+        "first_response_s": done - imported,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def ultralytics_cold(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Fresh process: import Ultralytics + load best.pt + first predict."""
+    started = time.time()
+    model, _ = _ultralytics(cfg)
+    imported = time.time()
+    kwargs = {"imgsz": cfg["imgsz"], "rect": False, "device": "cpu", "verbose": False}
+    model.predict(cfg["pages"][0], **kwargs)
+    done = time.time()
+    return {
+        "cold_s": done - cfg["spawned"],
+        "interpreter_s": started - cfg["spawned"],
+        "import_and_load_s": imported - started,
+        "first_response_s": done - imported,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "handler_warm": handler_warm,
+    "session_run": session_run,
+    "ultralytics_warm": ultralytics_warm,
+    "handler_cold": handler_cold,
+    "ultralytics_cold": ultralytics_cold,
+}
+
+if __name__ == "__main__":
+    task, config = sys.argv[1], json.loads(sys.argv[2])
+    print("RESULT " + json.dumps(TASKS[task](config)), flush=True)

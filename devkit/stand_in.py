@@ -1,0 +1,467 @@
+"""The embedded stand-in for AWS: moto's server on 127.0.0.1 holding what `template.yaml` declares.
+
+    with StandIn("template.yaml", parameters={"PromotionMinMap5095": "0"}) as aws:
+        api = aws.local_api()                       # every API route, same handlers
+        aws.invoke("PromoteModelFunction", event)   # any function, any event
+
+What exists comes from the template, not from a second list: every active resource of a type
+below is created under the name CloudFormation would give it (its own name property, or a
+generated one), with the settings that change behaviour (bucket versioning and CORS, table keys
+and TTL, parameter values, queues). Resources of other types (roles, alarms, log groups) have no
+local meaning; `Ref`/`GetAtt` still resolve to their names and ARNs.
+
+Each function gets its template `Environment.Variables` with every intrinsic resolved against
+the created names, plus `AWS_ENDPOINT_URL` (boto3 >= 1.28.57 sends every client there: no
+handler needs a special case), a region and dummy credentials. While the stand-in runs, those
+AWS variables are also exported process-wide, and `~/.aws` is hidden (config and credential
+files point at the null device): a client created lazily, after a handler's import, still reaches
+only the stand-in, and a developer's real credentials are never used. Traffic stays on loopback.
+
+EventBridge: rules come from the template too (functions' `EventBridgeRule`/`CloudWatchEvent`
+events and `AWS::Events::Rule` resources with function targets). `put_event` matches an event
+against them (the pattern subset: values, prefix, suffix, anything-but, exists, numeric) and
+invokes the targets synchronously. Targets that are not functions (SNS topics) are skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import os
+import sys
+import threading
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from devkit.local_api import FunctionRunner, FunctionSpec, LocalApi, LocalContext, discover_routes
+from devkit.template import StackContext, StackTemplate, Unresolvable
+
+log = logging.getLogger("devkit.stand_in")
+
+DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+# Variables that would let boto3 reach past the stand-in (profiles, shared files, the metadata service).
+_HIDDEN = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+# --------------------------------------------------------------------------- functions
+
+
+class FunctionHost(FunctionRunner):
+    """One local 'container' of a function: imported once with its environment, serving one
+    invocation at a time, whatever the event (API Gateway proxy event, EventBridge event, ...)."""
+
+    def __init__(self, spec: FunctionSpec) -> None:
+        super().__init__(spec)
+        self._serial = threading.Lock()
+        self._purged = False
+
+    def load(self) -> Any:
+        if not self._purged:
+            # A module imported earlier in this process (another stand-in, a unit test) holds clients
+            # bound to another endpoint and settings read from another environment: import afresh.
+            package = self.spec.handler.split(".", 1)[0]
+            for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+                del sys.modules[name]
+            self._purged = True
+        return super().load()
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        request_id = (
+            (event.get("requestContext") or {}).get("requestId") or event.get("id") or str(uuid.uuid4())
+        )
+        with self._serial:
+            handler = self.load()
+            context = LocalContext(
+                self.spec.logical_id, self.spec.memory_mb, str(request_id), self.spec.timeout_s
+            )
+            return handler(event, context)
+
+
+# --------------------------------------------------------------------------- EventBridge
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule: its pattern and the function it invokes."""
+
+    name: str
+    pattern: Mapping[str, Any]
+    target: str | None  # logical id of a template function; None: a target with no local meaning
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What happened to one event at one rule."""
+
+    rule: str
+    target: str | None
+    result: Any = None
+    error: str | None = None
+
+
+def matches(pattern: Mapping[str, Any], event: Mapping[str, Any]) -> bool:
+    """EventBridge pattern matching (the subset the template uses and a few more operators)."""
+    for key, expected in pattern.items():
+        present = isinstance(event, Mapping) and key in event
+        actual = event.get(key) if present else None
+        if isinstance(expected, Mapping):
+            if not present or not isinstance(actual, Mapping) or not matches(expected, actual):
+                return False
+        elif isinstance(expected, list):
+            if not any(_matcher(m, present, actual) for m in expected):
+                return False
+        else:
+            raise Unresolvable(f"pattern value for {key!r} must be a list or an object")
+    return True
+
+
+def _matcher(matcher: Any, present: bool, actual: Any) -> bool:
+    if isinstance(matcher, Mapping) and "exists" in matcher:
+        return present == bool(matcher["exists"])
+    if not present:
+        return False
+    values = actual if isinstance(actual, list) else [actual]
+    return any(_one(matcher, v) for v in values)
+
+
+_NUMERIC = {"<": float.__lt__, "<=": float.__le__, ">": float.__gt__, ">=": float.__ge__, "=": float.__eq__}
+
+
+def _numeric(arg: list[Any], value: Any) -> bool:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    return all(_NUMERIC[o](float(value), float(v)) for o, v in zip(arg[::2], arg[1::2], strict=True))
+
+
+def _anything_but(arg: Any, value: Any) -> bool:
+    if isinstance(arg, Mapping):
+        return not _one(arg, value)
+    return value not in (arg if isinstance(arg, list) else [arg])
+
+
+_TEXT_OPERATORS = {
+    "prefix": lambda text, arg: text.startswith(str(arg)),
+    "suffix": lambda text, arg: text.endswith(str(arg)),
+    "equals-ignore-case": lambda text, arg: text.lower() == str(arg).lower(),
+}
+
+
+def _one(matcher: Any, value: Any) -> bool:
+    if not isinstance(matcher, Mapping):
+        return matcher == value
+    ((op, arg),) = matcher.items()
+    if op in _TEXT_OPERATORS:
+        return isinstance(value, str) and bool(_TEXT_OPERATORS[op](value, arg))
+    if op == "anything-but":
+        return _anything_but(arg, value)
+    if op == "numeric":
+        return _numeric(arg, value)
+    raise Unresolvable(f"EventBridge operator {op!r} is not supported locally")
+
+
+# --------------------------------------------------------------------------- the stand-in
+
+
+class StandIn:
+    """moto's ThreadedMotoServer plus the template's resources, environments and rules."""
+
+    def __init__(
+        self,
+        template: str | os.PathLike[str] = REPO_ROOT / "template.yaml",
+        *,
+        stack_name: str = "invoice-yolo-local",
+        region: str = "eu-north-1",
+        parameters: Mapping[str, Any] | None = None,
+        export_env: bool = True,
+    ) -> None:
+        self.template_path = Path(template).resolve()
+        self.stack = StackTemplate.load(
+            self.template_path,
+            StackContext(stack_name=stack_name, region=region, parameters=dict(parameters or {})),
+        )
+        self.region = region
+        self.export_env = export_env
+        self.created: dict[str, str] = {}  # logical id -> physical name
+        self.rules: list[Rule] = []
+        self._server: Any = None
+        self._endpoint: str | None = None
+        self._hosts: dict[str, FunctionHost] = {}
+        self._saved_env: dict[str, str | None] = {}
+
+    # -- lifecycle
+
+    def __enter__(self) -> StandIn:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def start(self) -> StandIn:
+        from moto.server import ThreadedMotoServer  # noqa: PLC0415 - dev dependency, heavy import
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self._endpoint = f"http://{host}:{port}"
+        if self.export_env:
+            self._export(self.aws_environment())
+        try:
+            self._create_resources()
+            self.rules = self._rules()
+        except Exception:
+            self.stop()
+            raise
+        log.info("stand-in for AWS on %s: %s", self._endpoint, ", ".join(sorted(self.created.values())))
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        for key, old in self._saved_env.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+        self._saved_env.clear()
+
+    def _export(self, values: Mapping[str, str]) -> None:
+        for key in (*values, *_HIDDEN):
+            self._saved_env.setdefault(key, os.environ.get(key))
+        for key in _HIDDEN:
+            os.environ.pop(key, None)
+        os.environ.update(values)
+
+    @property
+    def endpoint_url(self) -> str:
+        if self._endpoint is None:
+            raise RuntimeError("the stand-in is not running; call start()")
+        return self._endpoint
+
+    # -- environments and clients
+
+    def aws_environment(self) -> dict[str, str]:
+        """What points boto3 (and the AWS CLI) at the stand-in and nowhere else."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            **DUMMY_CREDENTIALS,
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+
+    def function_environment(self, logical_id: str) -> dict[str, str]:
+        """The function's template environment, resolved, plus the stand-in's AWS variables."""
+        props = self.stack.resources[logical_id].get("Properties") or {}
+        return {
+            **self.stack.function_environment(logical_id),
+            **self.aws_environment(),
+            "AWS_LAMBDA_FUNCTION_NAME": self.stack.physical_name(logical_id),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.stack.resolve(props.get("MemorySize", 128))),
+            "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
+        }
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        """A boto3 client bound to the stand-in (explicitly, whatever the environment says)."""
+        import boto3  # noqa: PLC0415
+
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            **kwargs,
+        )
+
+    def name(self, logical_id: str) -> str:
+        """The physical name of a template resource (created or not)."""
+        return self.stack.physical_name(logical_id)
+
+    # -- resources
+
+    def _create_resources(self) -> None:
+        creators = {
+            "AWS::S3::Bucket": self._bucket,
+            "AWS::DynamoDB::Table": self._table,
+            "AWS::SSM::Parameter": self._parameter,
+            "AWS::SQS::Queue": self._queue,
+        }
+        for logical_id in self.stack.of_type(*creators):
+            resource = self.stack.resources[logical_id]
+            props = self.stack.resolve(resource.get("Properties") or {})
+            name = self.stack.physical_name(logical_id)
+            creators[str(resource["Type"])](name, props)
+            self.created[logical_id] = name
+
+    def _bucket(self, name: str, props: Mapping[str, Any]) -> None:
+        s3 = self.client("s3")
+        location = {} if self.region == "us-east-1" else {"LocationConstraint": self.region}
+        s3.create_bucket(Bucket=name, **({"CreateBucketConfiguration": location} if location else {}))
+        if (props.get("VersioningConfiguration") or {}).get("Status") == "Enabled":
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        rules = (props.get("CorsConfiguration") or {}).get("CorsRules")
+        if rules:
+            renamed = {"MaxAge": "MaxAgeSeconds"}  # CloudFormation's name -> the S3 API's
+            s3.put_bucket_cors(
+                Bucket=name,
+                CORSConfiguration={
+                    "CORSRules": [{renamed.get(k, k): v for k, v in r.items()} for r in rules]
+                },
+            )
+
+    def _table(self, name: str, props: Mapping[str, Any]) -> None:
+        dynamodb = self.client("dynamodb")
+        args: dict[str, Any] = {
+            "TableName": name,
+            "KeySchema": props["KeySchema"],
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "BillingMode": props.get("BillingMode", "PROVISIONED"),
+        }
+        for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes", "ProvisionedThroughput"):
+            if key in props:
+                args[key] = props[key]
+        if args["BillingMode"] == "PROVISIONED" and "ProvisionedThroughput" not in args:
+            args["ProvisionedThroughput"] = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
+        dynamodb.create_table(**args)
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl and str(ttl.get("Enabled")).lower() == "true":
+            dynamodb.update_time_to_live(
+                TableName=name,
+                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+            )
+
+    def _parameter(self, name: str, props: Mapping[str, Any]) -> None:
+        args = {"Name": name, "Value": str(props["Value"]), "Type": props.get("Type", "String")}
+        for key in ("Description", "Tier", "AllowedPattern", "DataType"):
+            if key in props:
+                args[key] = props[key]
+        self.client("ssm").put_parameter(**args)
+
+    def _queue(self, name: str, props: Mapping[str, Any]) -> None:
+        attributes = {
+            k: str(v)
+            for k, v in props.items()
+            if k in {"MessageRetentionPeriod", "VisibilityTimeout", "DelaySeconds", "MaximumMessageSize"}
+        }
+        self.client("sqs").create_queue(QueueName=name, Attributes=attributes)
+
+    # -- functions
+
+    def _function_specs(self) -> dict[str, FunctionSpec]:
+        """Specs as the local API builds them (handler, code root, image ENV), with our environment."""
+        refs: dict[str, str] = {}
+        for logical_id in self.stack.resources:
+            with contextlib.suppress(Unresolvable):
+                refs[logical_id] = str(self.stack.ref(logical_id))
+            with contextlib.suppress(Unresolvable):
+                refs[f"{logical_id}.Arn"] = self.stack.get_att(logical_id, "Arn")
+        parameters = {k: ",".join(v) if isinstance(v, list) else v for k, v in self.stack.parameters.items()}
+        with _quiet("devkit.local_api"):  # it warns about what it cannot resolve; we resolve it below
+            routes = discover_routes(
+                self.stack.template, self.template_path.parent, refs=refs, parameters=parameters
+            )
+        specs = {r.function.logical_id: r.function for r in routes}
+        for logical_id in self.stack.functions():
+            props = self.stack.resources[logical_id].get("Properties") or {}
+            if logical_id not in specs and props.get("PackageType") != "Image":
+                specs[logical_id] = FunctionSpec(
+                    logical_id,
+                    str(props["Handler"]),
+                    (self.template_path.parent / str(props.get("CodeUri", "."))).resolve(),
+                    {},
+                    int(self.stack.resolve(props.get("MemorySize", 128))),
+                    int(self.stack.resolve(props.get("Timeout", 3))),
+                )
+        return {
+            lid: dataclasses.replace(spec, environment={**spec.environment, **self.function_environment(lid)})
+            for lid, spec in specs.items()
+        }
+
+    def function(self, logical_id: str) -> FunctionHost:
+        """The local container of a template function (created on first use)."""
+        if logical_id not in self._hosts:
+            specs = self._function_specs()
+            if logical_id not in specs:
+                raise KeyError(f"{logical_id} is not a function the stand-in can run")
+            self._hosts[logical_id] = FunctionHost(specs[logical_id])
+        return self._hosts[logical_id]
+
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
+        """Invoke a function with any event, as Lambda would."""
+        return self.function(logical_id).invoke(event)
+
+    def local_api(self) -> LocalApi:
+        """The local API server's router with each function's stand-in environment."""
+        specs = self._function_specs()
+        with _quiet("devkit.local_api"):
+            routes = discover_routes(self.stack.template, self.template_path.parent)
+        for lid, spec in specs.items():
+            self._hosts.setdefault(lid, FunctionHost(spec))
+        api = LocalApi(
+            [dataclasses.replace(r, function=self._hosts[r.function.logical_id].spec) for r in routes]
+        )
+        api.runners = {lid: self._hosts[lid] for lid in api.runners}
+        return api
+
+    # -- EventBridge
+
+    def _rules(self) -> list[Rule]:
+        by_arn = {self.stack.get_att(f, "Arn"): f for f in self.stack.functions()}
+        rules: list[Rule] = []
+        for logical_id in self.stack.functions():
+            events = (self.stack.resources[logical_id].get("Properties") or {}).get("Events") or {}
+            for event_id, event in events.items():
+                if event.get("Type") in {"EventBridgeRule", "CloudWatchEvent"}:
+                    pattern = self.stack.resolve((event.get("Properties") or {}).get("Pattern") or {})
+                    rules.append(Rule(f"{logical_id}.{event_id}", pattern, logical_id))
+        for logical_id in self.stack.of_type("AWS::Events::Rule"):
+            props = self.stack.resources[logical_id].get("Properties") or {}
+            pattern = self.stack.resolve(props.get("EventPattern") or {})
+            for target in props.get("Targets") or []:
+                try:
+                    arn = self.stack.resolve(target.get("Arn"))
+                except Unresolvable:
+                    arn = None
+                rules.append(Rule(logical_id, pattern, by_arn.get(str(arn))))
+        return rules
+
+    def put_event(self, event: dict[str, Any]) -> list[Delivery]:
+        """Deliver one event to every matching rule's target, synchronously."""
+        deliveries: list[Delivery] = []
+        for rule in self.rules:
+            if not matches(rule.pattern, event):
+                continue
+            if rule.target is None:
+                log.info(
+                    "event %s matched %s, whose target has no local stand-in", event.get("id"), rule.name
+                )
+                deliveries.append(Delivery(rule.name, None))
+                continue
+            try:
+                result = self.invoke(rule.target, event)
+            except Exception as exc:  # Lambda would retry an async invocation; locally it is reported
+                log.exception("event %s: %s failed", event.get("id"), rule.target)
+                deliveries.append(Delivery(rule.name, rule.target, error=f"{type(exc).__name__}: {exc}"))
+            else:
+                deliveries.append(Delivery(rule.name, rule.target, result=result))
+        return deliveries
+
+
+@contextlib.contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    target = logging.getLogger(logger_name)
+    level = target.level
+    target.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        target.setLevel(level)

@@ -1,0 +1,101 @@
+"""The model pointer: one SSM parameter whose JSON value names the model `/infer` serves.
+
+Why SSM Parameter Store, and its own version history rather than a second history document:
+- every PutParameter makes a new parameter version, so the history is written by the same single
+  call that moves the pointer: there is no second write that could fail after the first (nothing
+  half-applied) and no history that can disagree with the pointer;
+- GetParameterHistory reads it back (SSM keeps the newest 100 versions; older ones drop off
+  unlabelled), which is all rollback and `GET /models` need;
+- the inference function already reads the parameter (Powertools parameters, cached with a max
+  age), and IAM scopes both functions to this one parameter ARN.
+A parameter that is missing or holds something unreadable counts as "the baked-in model".
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+from pydantic import ValidationError
+
+from promotion.aws_errors import aws_call, is_not_found, translate
+from promotion.schemas import ModelPointer
+from promotion.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_VALUE_BYTES = 4096  # SSM standard tier
+
+
+@dataclass(frozen=True)
+class PointerVersion:
+    """One entry of the parameter's history."""
+
+    parameter_version: int
+    modified_at: datetime | None
+    pointer: ModelPointer
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "parameter_version": self.parameter_version,
+            "modified_at": self.modified_at.isoformat() if self.modified_at else None,
+            **self.pointer.as_json(),
+        }
+
+
+def _parse(value: str, where: str) -> ModelPointer:
+    try:
+        return ModelPointer.model_validate_json(value)
+    except ValidationError as exc:
+        log.warning("%s is not a model pointer; treating it as the baked-in model: %s", where, exc)
+        return ModelPointer()
+
+
+class PointerStore:
+    def __init__(self, ssm: Any, settings: Settings) -> None:
+        self._ssm = ssm
+        self.name = settings.pointer_parameter
+
+    def current(self) -> PointerVersion:
+        """The pointer now (version 0 and a baked-in pointer when the parameter does not exist)."""
+        try:
+            parameter = self._ssm.get_parameter(Name=self.name)["Parameter"]
+        except ClientError as exc:
+            if is_not_found(exc):
+                return PointerVersion(0, None, ModelPointer())
+            raise translate(exc, f"reading {self.name}") from exc
+        return PointerVersion(
+            int(parameter["Version"]),
+            parameter.get("LastModifiedDate"),
+            _parse(parameter["Value"], f"{self.name} version {parameter['Version']}"),
+        )
+
+    def write(self, pointer: ModelPointer) -> int:
+        """Move the pointer (one PutParameter: the commit point); returns the new parameter version."""
+        value = pointer.to_parameter()
+        if len(value.encode()) > MAX_VALUE_BYTES:  # a programming error: the document is bounded
+            raise ValueError(f"pointer document is {len(value.encode())} bytes; SSM allows {MAX_VALUE_BYTES}")
+        with aws_call(f"writing {self.name}"):
+            response = self._ssm.put_parameter(Name=self.name, Value=value, Type="String", Overwrite=True)
+        return int(response["Version"])
+
+    def history(self) -> list[PointerVersion]:
+        """Every version SSM still keeps, newest first."""
+        entries: list[PointerVersion] = []
+        try:
+            for page in self._ssm.get_paginator("get_parameter_history").paginate(Name=self.name):
+                for item in page.get("Parameters", []):
+                    where = f"{self.name} version {item['Version']}"
+                    entries.append(
+                        PointerVersion(
+                            int(item["Version"]), item.get("LastModifiedDate"), _parse(item["Value"], where)
+                        )
+                    )
+        except ClientError as exc:
+            if is_not_found(exc):
+                return []
+            raise translate(exc, f"reading the history of {self.name}") from exc
+        return sorted(entries, key=lambda e: e.parameter_version, reverse=True)
