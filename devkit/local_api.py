@@ -9,9 +9,11 @@ path parameters, request context), the same handler is called in-process, and it
 goes back (base64 bodies decoded when the request's first `Accept` type is a binary media type,
 API Gateway's rule).
 
-Why the standard library's ThreadingHTTPServer: no dependency, loopback-only, one thread per
-connection is plenty for a developer and for a bounded load run, and each function still runs
-one request at a time, as one Lambda container does.
+Why the standard library's ThreadingHTTPServer: no dependency, loopback-only, and one thread per
+connection is plenty for a developer and for a bounded load run. Handlers are called one at a
+time (as one Lambda container serves one request at a time), because each function's
+environment variables are applied process-wide while it runs. Not emulated: API keys, IAM auth,
+CORS preflight answers, the function timeout.
 
     python -m devkit.local_api --port 3000
     curl --data-binary @invoice.jpg -H 'Content-Type: image/jpeg' localhost:3000/infer
@@ -477,7 +479,9 @@ class LocalContext:
         return max(0, int((self.timeout_s - (time.monotonic() - self.started)) * 1000))
 
 
-_IMPORT_LOCK = threading.Lock()
+# Environment variables are process-wide, and each function has its own: one invocation (or
+# import) at a time in this process, with that function's environment applied while it runs.
+_INVOKE_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
@@ -495,27 +499,26 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
 
 
 class FunctionRunner:
-    """One 'container' per function: the handler is imported once (with the function's
-    environment, which module-level settings read) and serves one request at a time."""
+    """One 'container' per function: its handler is imported once and called with the function's
+    environment applied (module-level settings read it at import, boto3 at client creation)."""
 
     def __init__(self, spec: FunctionSpec) -> None:
         self.spec = spec
         self._handler: Any = None
-        self._lock = threading.Lock()
 
-    def load(self) -> Any:
+    def _load(self) -> Any:
         if self._handler is None:
             module_name, _, attr = self.spec.handler.rpartition(".")
-            with _IMPORT_LOCK, _environment(self.spec.environment):
-                root = str(self.spec.code_root)
-                if root not in sys.path:
-                    sys.path.insert(0, root)
-                self._handler = getattr(importlib.import_module(module_name), attr)
+            root = str(self.spec.code_root)
+            if root not in sys.path:
+                sys.path.insert(0, root)
+            self._handler = getattr(importlib.import_module(module_name), attr)
         return self._handler
 
     def invoke(self, event: dict[str, Any]) -> Any:
-        with self._lock:
-            handler = self.load()
+        """Call the handler with a Lambda-like context; one call at a time in this process."""
+        with _INVOKE_LOCK, _environment(self.spec.environment):
+            handler = self._load()
             context = LocalContext(
                 self.spec.logical_id,
                 self.spec.memory_mb,

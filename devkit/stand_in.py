@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib
 import logging
 import os
 import sys
@@ -37,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devkit.local_api import FunctionRunner, FunctionSpec, LocalApi, LocalContext, discover_routes
+from devkit.local_api import FunctionSpec, LocalApi, LocalContext, discover_routes
 from devkit.template import StackContext, StackTemplate, Unresolvable
 
 log = logging.getLogger("devkit.stand_in")
@@ -51,31 +52,71 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # --------------------------------------------------------------------------- functions
 
 
-class FunctionHost(FunctionRunner):
-    """One local 'container' of a function: imported once with its environment, serving one
-    invocation at a time, whatever the event (API Gateway proxy event, EventBridge event, ...)."""
+# Environment variables are process-wide and each function has its own: one invocation at a time
+# in this process, with that function's environment applied while it imports and runs.
+_INVOKE_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+class FunctionHost:
+    """One local 'container' of a function: imported once, called with its environment applied,
+    one invocation at a time, whatever the event (API Gateway proxy event, EventBridge event, ...).
+
+    Its package is imported afresh: a module imported earlier in this process (another stand-in,
+    a unit test) holds clients bound to another endpoint and settings read from another
+    environment. `restore()` puts the earlier modules back, so whoever imported them before
+    (a test module holding its exception classes) finds the same objects afterwards.
+    """
 
     def __init__(self, spec: FunctionSpec) -> None:
-        super().__init__(spec)
-        self._serial = threading.Lock()
-        self._purged = False
+        self.spec = spec
+        self._package = spec.handler.split(".", 1)[0]
+        self._handler: Any = None
+        self._displaced: dict[str, Any] | None = None
 
-    def load(self) -> Any:
-        if not self._purged:
-            # A module imported earlier in this process (another stand-in, a unit test) holds clients
-            # bound to another endpoint and settings read from another environment: import afresh.
-            package = self.spec.handler.split(".", 1)[0]
-            for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
-                del sys.modules[name]
-            self._purged = True
-        return super().load()
+    def _own_modules(self) -> list[str]:
+        return [m for m in sys.modules if m == self._package or m.startswith(self._package + ".")]
+
+    def _load(self) -> Any:
+        if self._handler is None:
+            if self._displaced is None:
+                self._displaced = {name: sys.modules.pop(name) for name in self._own_modules()}
+            module_name, _, attr = self.spec.handler.rpartition(".")
+            root = str(self.spec.code_root)
+            if root not in sys.path:
+                sys.path.insert(0, root)
+            self._handler = getattr(importlib.import_module(module_name), attr)
+        return self._handler
+
+    def restore(self) -> None:
+        """Drop this container's modules and put back what was imported before it."""
+        with _INVOKE_LOCK:
+            if self._displaced is not None:
+                for name in self._own_modules():
+                    del sys.modules[name]
+                sys.modules.update(self._displaced)
+                self._displaced = None
+                self._handler = None
 
     def invoke(self, event: dict[str, Any]) -> Any:
         request_id = (
             (event.get("requestContext") or {}).get("requestId") or event.get("id") or str(uuid.uuid4())
         )
-        with self._serial:
-            handler = self.load()
+        with _INVOKE_LOCK, _environment(self.spec.environment):
+            handler = self._load()
             context = LocalContext(
                 self.spec.logical_id, self.spec.memory_mb, str(request_id), self.spec.timeout_s
             )
@@ -221,6 +262,9 @@ class StandIn:
         return self
 
     def stop(self) -> None:
+        for host in self._hosts.values():
+            host.restore()
+        self._hosts.clear()
         if self._server is not None:
             self._server.stop()
             self._server = None

@@ -8,6 +8,7 @@ bytes, so they are opaque here.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import importlib
 import io
@@ -53,6 +54,7 @@ ENV = {
 }
 
 
+@functools.cache
 def initial_pointer_value() -> str:
     """The parameter's initial value exactly as template.yaml declares it (one source)."""
     stack = StackTemplate.load(REPO / "template.yaml")
@@ -553,3 +555,26 @@ def test_a_missing_or_unreadable_pointer_counts_as_the_baked_in_model(world: Wor
     world.ssm.delete_parameter(Name=POINTER)
     status, body = world.api(world.load_event("promote_list"))
     assert status == 200 and body["baked_in"] is True and body["history"] == []
+
+
+def test_the_largest_pointer_document_fits_a_standard_parameter() -> None:
+    from promotion.schemas import ModelMetrics, ModelPointer, ModelRef  # noqa: PLC0415
+
+    metrics = ModelMetrics.model_validate(
+        {"mAP50-95": 0.123456789, "mAP50": 0.123456789, "precision": 0.123456789, "recall": 0.123456789}
+    )
+    version = "x" * 63  # SageMaker's longest job name
+    uri = f"s3://{'b' * 63}/models/{version}/model.onnx"
+    pointer = ModelPointer(
+        version=version,
+        model_uri=uri,
+        job_name=version,
+        metrics=metrics,
+        sha256="f" * 64,
+        action="rollback",
+        actor="arn:aws:sts::123456789012:assumed-role/" + "r" * 64 + "/" + "s" * 64,
+        reason="w" * 200,
+        previous=ModelRef(version=version, model_uri=uri, metrics=metrics),
+    )
+
+    assert len(pointer.to_parameter().encode()) < 4096 // 2

@@ -37,7 +37,8 @@ def infer() -> Response:
 @app.post("/infer/upload-url")
 @tracer.capture_method
 def upload_url() -> Response:
-    return service.upload_url(app.current_event.raw_event, settings=SETTINGS, client=s3_client())
+    event = app.current_event.raw_event
+    return service.upload_url(event, settings=SETTINGS, client=s3_client(), metrics=metrics)
 
 
 @app.exception_handler([ServingError, NotFoundError])

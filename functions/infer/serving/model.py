@@ -68,11 +68,14 @@ def session_options(intra_op_threads: int) -> ort.SessionOptions:
     options.intra_op_num_threads = intra_op_threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # errors only: ORT warns about a read-only HOME on Lambda
+    # No busy-waiting between ops: Lambda below 3,538 MB has a fraction of a second vCPU, and on a
+    # shared CPU spinning threads took 2x longer per run here (bench notes in docs/performance.md).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 
 
 def load_model(path: Path, *, intra_op_threads: int, source: str | None = None) -> LoadedModel:
-    """Build the session once, read and check the metadata contract, run one warm-up pass."""
+    """Build the session once; read and check the metadata contract."""
     try:
         session = ort.InferenceSession(
             str(path), sess_options=session_options(intra_op_threads), providers=["CPUExecutionProvider"]
@@ -134,7 +137,7 @@ class ModelHolder:
         return self._model
 
     def swap(self, model: LoadedModel) -> LoadedModel:
-        """Install `model` (already loaded and warmed up) and return the previous one."""
+        """Install `model` (already loaded and checked) and return the previous one."""
         with self._swap_lock:
             previous, self._model = self._model, model
         return previous
@@ -192,16 +195,19 @@ def _parse_end2end(text: str | None, output_shape: list[object]) -> bool:
 
 
 def _check_output(model: LoadedModel) -> None:
-    """A warm-up pass that also proves the output layout matches the metadata."""
-    height, width = model.info.imgsz
-    out = model.run(np.zeros((1, 3, height, width), dtype=np.float32))
+    """Prove the output layout matches the metadata: from the static output shape when the export
+    has one (no inference at load: a warm-up run measured no faster first request, only a slower
+    init), else with one pass on a blank input."""
+    shape = model.session.get_outputs()[0].shape
+    if not all(isinstance(dim, int) for dim in shape):
+        height, width = model.info.imgsz
+        shape = list(model.run(np.zeros((1, 3, height, width), dtype=np.float32)).shape)
     nc = len(model.info.names)
     if model.info.end2end:
-        ok = out.ndim == 3 and out.shape[2] == END2END_COLUMNS
+        ok = len(shape) == 3 and shape[2] == END2END_COLUMNS
     else:
-        ok = out.ndim == 3 and out.shape[1] == 4 + nc
+        ok = len(shape) == 3 and shape[1] == 4 + nc
     if not ok:
         raise ModelUnavailable(
-            f"output shape {out.shape} does not match the metadata "
-            f"(end2end={model.info.end2end}, {nc} classes)"
+            f"output shape {shape} does not match the metadata (end2end={model.info.end2end}, {nc} classes)"
         )

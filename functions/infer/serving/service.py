@@ -66,7 +66,7 @@ def infer(
     return Response(HTTPStatus.OK, JSON, to_json(analysis, request_ms=elapsed_ms), headers)
 
 
-def upload_url(event: Mapping[str, Any], *, settings: Settings, client: Any) -> Response:
+def upload_url(event: Mapping[str, Any], *, settings: Settings, client: Any, metrics: Metrics) -> Response:
     """POST /infer/upload-url: a presigned PUT for inputs above Lambda's 6 MB payload limit."""
     body = _json_body(event)
     try:
@@ -81,6 +81,7 @@ def upload_url(event: Mapping[str, Any], *, settings: Settings, client: Any) -> 
         filename=request.filename,
         expires_s=settings.upload_url_expires_s,
     )
+    metrics.add_metric(name="UploadUrlsIssued", unit=MetricUnit.Count, value=1)
     return Response(HTTPStatus.OK, JSON, grant)
 
 

@@ -33,32 +33,27 @@ def list_models() -> Response:
 
 @app.post("/models/<version>/promote")
 def promote(version: str) -> Response:
-    event = app.current_event
-    request = api_io.change_request(event)
-    result = promoter.promote(version, actor=api_io.requester(event), reason=request.reason)
+    actor, reason = api_io.requester(app.current_event), api_io.change_request(app.current_event).reason
+    result = promoter.promote(version, actor=actor, reason=reason)
     if result["changed"]:
         metrics.add_metric(name="ModelPromotedManually", unit=MetricUnit.Count, value=1)
-        logger.info(
-            "model promoted by a person", extra={"version": version, "actor": api_io.requester(event)}
-        )
+        logger.info("model promoted by a person", extra={"version": version, "actor": actor})
     return api_io.json_response(200, result)
 
 
 @app.post("/models/rollback")
 def rollback() -> Response:
-    event = app.current_event
-    request = api_io.change_request(event)
-    result = promoter.rollback(actor=api_io.requester(event), reason=request.reason)
+    actor, reason = api_io.requester(app.current_event), api_io.change_request(app.current_event).reason
+    result = promoter.rollback(actor=actor, reason=reason)
     metrics.add_metric(name="ModelRolledBack", unit=MetricUnit.Count, value=1)
-    logger.warning(
-        "model rolled back", extra={"to": result["current"]["version"], "actor": api_io.requester(event)}
-    )
+    logger.warning("model rolled back", extra={"to": result["current"]["version"], "actor": actor})
     return api_io.json_response(200, result)
 
 
 @app.exception_handler(api_io.REFUSALS)
 def refused(exc: Exception) -> Response:
     error = api_io.as_error(exc)
+    metrics.add_metric(name="ModelRequestRefused", unit=MetricUnit.Count, value=1)
     logger.info(
         "request refused", extra={"status": error.status, "error": error.code, "reason": error.message}
     )

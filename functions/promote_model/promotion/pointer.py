@@ -13,11 +13,11 @@ A parameter that is missing or holds something unreadable counts as "the baked-i
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
@@ -25,7 +25,7 @@ from promotion.aws_errors import aws_call, is_not_found, translate
 from promotion.schemas import ModelPointer
 from promotion.settings import Settings
 
-log = logging.getLogger(__name__)
+log = Logger(child=True)  # the handler's structured logger
 
 MAX_VALUE_BYTES = 4096  # SSM standard tier
 

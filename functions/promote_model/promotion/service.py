@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
@@ -32,6 +33,7 @@ from promotion.settings import Settings
 from promotion.store import ModelStore
 
 EVENTBRIDGE_ACTOR = "eventbridge"
+log = Logger(child=True)  # the handler's structured logger
 _VERSION = re.compile(VERSION_PATTERN)
 
 
@@ -167,7 +169,7 @@ class Promoter:
         pointer = restored.model_copy(
             update={"promoted_at": self._clock(), "action": "rollback", "actor": actor, "reason": reason}
         )
-        self._pointers.write(pointer)
+        self._write(pointer, current)
         return {
             "changed": True,
             "current": pointer.as_json(),
@@ -268,5 +270,14 @@ class Promoter:
             reason=reason,
             previous=current.pointer.ref(),
         )
-        self._pointers.write(pointer)
+        self._write(pointer, current)
         return pointer
+
+    def _write(self, pointer: ModelPointer, current: PointerVersion) -> None:
+        written = self._pointers.write(pointer)
+        if current.parameter_version and written != current.parameter_version + 1:
+            # SSM has no compare-and-set: another promotion wrote in between. Ours is the last write
+            # and names a complete model; its `previous` may skip the other one (see the history).
+            log.warning(
+                "pointer moved concurrently: read version %s, wrote %s", current.parameter_version, written
+            )
