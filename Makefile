@@ -117,7 +117,7 @@ lint-template: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) $(SAM_BUILD_DIR)/.built  #
 	$(VENV)/bin/cfn-lint template.yaml
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
 
-test-unit: $(STAMP)  ## Unit tests (no network; moto in-process)
+test-unit: $(STAMP) $(SERVE_STAMP)  ## Unit tests (no network; moto in-process; .venv-serve for the clean-install import test)
 	$(PY) -m pytest -m "not integration" tests/unit
 
 test-integration: $(STAMP)  ## Whole system on the embedded stand-ins

@@ -16,17 +16,17 @@ def _commands() -> dict[str, Callable[[Sequence[str]], int]]:
     def demo(argv: Sequence[str]) -> int:
         from devkit import demo as mod  # noqa: PLC0415
 
-        return mod.main(argv)
+        return mod.main(argv) or 0
 
     def demo_model(argv: Sequence[str]) -> int:
         from devkit import demo_model as mod  # noqa: PLC0415
 
-        return mod.main(argv)
+        return mod.main(argv) or 0
 
     def serve(argv: Sequence[str]) -> int:
         from devkit import local_api as mod  # noqa: PLC0415
 
-        return mod.main(argv)
+        return mod.main(argv) or 0
 
     return {"demo": demo, "demo-model": demo_model, "serve": serve}
 

@@ -547,10 +547,13 @@ def test_list_limit_must_be_a_small_positive_integer(world: World) -> None:
         assert (status, body["error"]) == (400, "invalid_request"), bad
 
 
-def test_a_missing_or_unreadable_pointer_counts_as_the_baked_in_model(world: World) -> None:
+def test_a_missing_or_unreadable_pointer_counts_as_the_baked_in_model(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
     world.ssm.put_parameter(Name=POINTER, Value="not json", Type="String", Overwrite=True)
     assert world.deliver(world.finished_job(1, tarball(0.5)))["outcome"] == "promoted"
     assert world.pointer()[1]["previous"] == {"version": None, "model_uri": None, "metrics": None}
+    assert "is not a model pointer; treating it as the baked-in model" in caplog.text
 
     world.ssm.delete_parameter(Name=POINTER)
     status, body = world.api(world.load_event("promote_list"))
