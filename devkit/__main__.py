@@ -1,8 +1,8 @@
 """`python -m devkit <command>`: the project's local entry points.
 
-    demo         the main job on embedded defaults (no AWS account, no Docker)
-    demo-model   reproduce the shipped demo model in models/demo
-    serve        the template's API routes on 127.0.0.1 (like `sam local start-api`)
+demo         the main job on embedded defaults (no AWS account, no Docker)
+demo-model   reproduce the shipped demo model in models/demo
+serve        the template's API routes on 127.0.0.1 (like `sam local start-api`)
 """
 
 from __future__ import annotations

@@ -64,6 +64,10 @@ def _card(metrics: dict, argv: list[str], seconds: float, onnx_bytes: int, pt_by
         f"| {name} | {c['instances']} | {c['mAP50']} | {c['mAP50-95']} |"
         for name, c in metrics["per_class"].items()
     )
+    data = (
+        f"`devkit.synth` pages, 1240x1754 (A4 at 150 DPI), {DATA['n_train']} train / {DATA['n_val']} val,"
+        f" seed {DATA['seed']}; val pages are never trained on"
+    )
     return f"""# Demo model card: invoice-fields ({metrics.get("version", "?")})
 
 A YOLO26n detector for the 10 invoice fields, trained from scratch (no pretrained weights exist
@@ -71,7 +75,7 @@ offline) by this repository's own training entrypoint on its own synthetic invoi
 
 | | |
 | --- | --- |
-| data | `devkit.synth` pages, 1240x1754 (A4 at 150 DPI), {DATA["n_train"]} train / {DATA["n_val"]} val, seed {DATA["seed"]}; val pages are never trained on |
+| data | {data} |
 | command | `make demo-model` (= `python -m devkit demo-model`) |
 | entrypoint args | `{" ".join(argv)}` |
 | hardware | {_hardware()} |

@@ -650,11 +650,16 @@ def make_server(
     *,
     refs: Mapping[str, str] | None = None,
     parameters: Mapping[str, str] | None = None,
+    api: LocalApi | None = None,
 ) -> ThreadingHTTPServer:
-    """A bound (not yet serving) server; port 0 picks a free port (see `server.server_address`)."""
+    """A bound (not yet serving) server; port 0 picks a free port (see `server.server_address`).
+
+    `api` serves an existing router (the embedded stand-in's, whose functions get its environment)
+    instead of one built from the template here.
+    """
     if not ipaddress.ip_address(_resolve_loopback(host)).is_loopback:
         raise ValueError(f"refusing to bind {host}: the local API serves loopback only")
-    api = LocalApi.from_template(template, env=env, refs=refs, parameters=parameters)
+    api = api or LocalApi.from_template(template, env=env, refs=refs, parameters=parameters)
     handler = type("LocalApiHandler", (_RequestHandler,), {"api": api})
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True

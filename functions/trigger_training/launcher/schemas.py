@@ -80,6 +80,9 @@ class UltralyticsArgs(BaseModel):
     seed: int | None = Field(None, ge=0, le=2**31 - 1)
     warmup_epochs: float | None = Field(None, ge=0, le=100)
     workers: int | None = Field(None, ge=0, le=64)
+    # Nominal batch for gradient accumulation: nbs=batch steps the optimiser every batch, which
+    # is what made small document datasets converge (models/demo/MODEL_CARD.md).
+    nbs: int | None = Field(None, ge=1, le=1024)
 
     @field_validator("cache", mode="plain")
     @classmethod

@@ -1,0 +1,213 @@
+"""The main job on embedded defaults: the whole application on this machine, step by step.
+
+    python -m devkit demo            # train (fine-tune) -> promote -> serve, on the stand-ins
+    python -m devkit demo --quick    # skip training: serve the shipped model
+
+Everything the production stack has runs here with the production code: moto's server holds
+what template.yaml declares, the local API server serves every route of the template with the
+functions' own handlers, and the local SageMaker backend runs training/train.py with SageMaker's
+directory contract. All traffic stays on 127.0.0.1; no AWS account, no Docker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from devkit.synth import generate_dataset, render_invoice
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = ROOT / "models" / "demo"
+# Fine-tuning hyperparameters for the demo job: the demo model's recipe (see its model card).
+FINE_TUNE = {"mosaic": 0, "fliplr": 0, "scale": 0.2, "translate": 0.05, "nbs": 8, "warmup_epochs": 0}
+
+
+class Step:
+    """Numbered, visible progress."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.n, self.started = total, 0, time.monotonic()
+
+    def __call__(self, text: str) -> None:
+        self.n += 1
+        print(f"\n[{self.n}/{self.total}] {text}  (+{time.monotonic() - self.started:.0f} s)", flush=True)
+
+
+class Client:
+    """A plain HTTP client for the local API (what curl would do)."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+
+    def call(
+        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        # The base is always the local API's http://127.0.0.1:<port>: no file: or custom schemes.
+        request = urllib.request.Request(  # noqa: S310
+            self.base + path, data=body, method=method, headers=headers or {}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read()
+
+    def json(self, method: str, path: str, payload: Any = None) -> tuple[int, Any]:
+        data = json.dumps(payload).encode() if payload is not None else None
+        status, _, out = self.call(method, path, data, {"Content-Type": "application/json"})
+        return status, json.loads(out or b"{}")
+
+
+@contextmanager
+def running_stack(parameters: dict[str, str]) -> Iterator[tuple[Any, Any, Client]]:
+    """Stand-in + local training backend + the local API on a free loopback port."""
+    from devkit.local_api import make_server  # noqa: PLC0415 - heavy imports after argument parsing
+    from devkit.local_training import LocalTraining  # noqa: PLC0415
+    from devkit.stand_in import StandIn  # noqa: PLC0415
+
+    with StandIn(parameters=parameters) as aws, LocalTraining(aws) as training:
+        server = make_server(port=0, api=aws.local_api())
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        host, port = server.server_address[:2]
+        try:
+            yield aws, training, Client(f"http://{host}:{port}")
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+def upload_tree(s3: Any, root: Path, bucket: str, prefix: str) -> str:
+    """Upload a directory; return its s3:// prefix."""
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not path.name.endswith(".cache"):
+            s3.upload_file(str(path), bucket, prefix + path.relative_to(root).as_posix())
+    return f"s3://{bucket}/{prefix}"
+
+
+def train(aws: Any, training: Any, api: Client, step: Step, args: argparse.Namespace) -> str | None:
+    """Dataset -> S3 -> POST /train -> poll -> promotion. Returns the promoted version, if any."""
+    step(f"Generating {args.pages} synthetic invoices (+{args.pages // 4} validation pages)")
+    dataset = args.out / "dataset"
+    shutil.rmtree(dataset, ignore_errors=True)
+    generate_dataset(dataset, n_train=args.pages, n_val=max(2, args.pages // 4), seed=args.seed)
+
+    step("Uploading the dataset and the base weights to the stand-in's data bucket")
+    s3, bucket = aws.client("s3"), aws.name("DataBucket")
+    uri = upload_tree(s3, dataset, bucket, f"datasets/demo-{args.seed}/")
+    s3.upload_file(str(SHIPPED / "best.pt"), bucket, "weights/demo/best.pt")
+    print(f"  dataset {uri}\n  base weights s3://{bucket}/weights/demo/best.pt")
+
+    step(f"POST /train: fine-tune the shipped model for {args.epochs} epoch(s)")
+    request = {
+        "dataset": uri,
+        "base_weights": f"s3://{bucket}/weights/demo/best.pt",
+        "epochs": args.epochs,
+        "imgsz": args.imgsz,
+        "batch": 8,
+        "hyperparameters": FINE_TUNE,
+    }
+    status, body = api.json("POST", "/train", request)
+    print(f"  {status} {json.dumps(body)[:300]}")
+    if status != 202:
+        raise SystemExit(f"POST /train failed: {status} {body}")
+    job = body["job_name"]
+
+    step(f"Polling GET /train/{job} until the job ends")
+    last = None
+    while True:
+        status, body = api.json("GET", f"/train/{job}")
+        seen = (body.get("status"), body.get("secondary_status"), json.dumps(body.get("metrics", {})))
+        if seen != last:
+            print(
+                f"  {body.get('status')}/{body.get('secondary_status')} metrics={seen[2][:160]}", flush=True
+            )
+            last = seen
+        if body.get("status") not in {"InProgress", "Stopping"}:
+            break
+        time.sleep(2)
+    if body.get("status") != "Completed":
+        print(f"  job ended {body.get('status')}: {body.get('failure_reason')}")
+        return None
+    training.wait(job, timeout_s=120)
+
+    step("Promotion: the gate decides whether the new model reaches /infer")
+    outcome = None
+    for event, results in training.deliveries:
+        if event["detail"]["TrainingJobName"] == job and event["detail"]["TrainingJobStatus"] == "Completed":
+            for delivery in results:
+                outcome = delivery.result or {"error": delivery.error}
+                print(f"  {delivery.target}: {json.dumps(outcome)[:400]}")
+    status, models = api.json("GET", "/models")
+    print(f"  GET /models -> {status} {json.dumps(models)[:400]}")
+    return job if outcome and outcome.get("outcome") == "promoted" else None
+
+
+def infer(api: Client, step: Step, args: argparse.Namespace) -> int:
+    """POST /infer a fresh invoice page; print the fields; write the annotated image."""
+    step("POST /infer: a sample invoice the model has never seen")
+    page = render_invoice(args.seed + 10_000)
+    sample = args.out / "sample_invoice.jpg"
+    page.image.save(sample, quality=90)
+    data = sample.read_bytes()
+    status, _, out = api.call("POST", "/infer", data, {"Content-Type": "image/jpeg"})
+    body = json.loads(out)
+    if status != 200:
+        print(f"  {status} {body}")
+        return 1
+    print(f"  model {json.dumps(body['model'])}")
+    print(f"  {'field':<18} {'conf':>5}  box (x1, y1, x2, y2) in pixels of the {page.image.size} page")
+    for det in sorted(body["detections"], key=lambda d: (d["box"]["y1"], d["box"]["x1"])):
+        box = det["box"]
+        print(
+            f"  {det['label']:<18} {det['confidence']:>5.2f}  ({box['x1']:.0f}, {box['y1']:.0f}, "
+            f"{box['x2']:.0f}, {box['y2']:.0f})"
+        )
+    found = {d["label"] for d in body["detections"]}
+    truth = {b.name for b in page.boxes}
+    print(f"  fields found: {len(found & truth)}/{len(truth)}; timings_ms {body['timings_ms']}")
+
+    status, _, jpeg = api.call("POST", "/infer", data, {"Content-Type": "image/jpeg", "Accept": "image/jpeg"})
+    annotated = args.out / "annotated.jpg"
+    if status == 200:
+        annotated.write_bytes(jpeg)
+        print(f"  annotated image -> {annotated}")
+    bad_status, _, bad = api.call("POST", "/infer", b"not an image", {"Content-Type": "image/jpeg"})
+    print(f"  and a bad request gets a clear 4xx: {bad_status} {bad.decode()[:160]}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the demo."""
+    parser = argparse.ArgumentParser(
+        prog="python -m devkit demo",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--quick", action="store_true", help="skip training; serve the shipped model")
+    parser.add_argument("--pages", type=int, default=32, help="training pages to generate")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--imgsz", type=int, default=512)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "demo")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    step = Step(2 if args.quick else 7)
+    step("Starting the embedded stack: moto server from template.yaml, local SageMaker, local API")
+    with running_stack({}) as (aws, training, api):
+        buckets = sorted(aws.name(b) for b in aws.stack.of_type("AWS::S3::Bucket"))
+        print(f"  API on {api.base}; buckets: {', '.join(buckets)}")
+        if not args.quick:
+            version = train(aws, training, api, step, args)
+            print(f"  promoted: {version}" if version else "  not promoted: /infer keeps its current model")
+        return infer(api, step, args)
