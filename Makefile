@@ -123,7 +123,7 @@ test-unit: $(STAMP) $(SERVE_STAMP)  ## Unit tests (no network; moto in-process; 
 test-integration: $(STAMP)  ## Whole system on the embedded stand-ins
 	$(PY) -m pytest tests/integration
 
-test: lint lint-template test-unit test-integration  ## Everything CI runs
+test: lint lint-template lint-workflows test-unit test-integration  ## Everything CI runs
 
 dataset: $(STAMP)  ## Synthetic invoice dataset (YOLO format) under build/invoices
 	$(PY) -m devkit.synth --out build/invoices --train 400 --val 100 --seed 0

@@ -417,9 +417,11 @@ class LocalTraining:
         count = 0
         for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for item in page.get("Contents", []):
-                relative = item["Key"][len(prefix) :].lstrip("/")
-                if not relative or item["Key"].endswith("/"):
+                if item["Key"].endswith("/"):
                     continue
+                # A prefix that names one object exactly (a base_weights .pt) gives that object
+                # under its own file name, as SageMaker's S3Prefix channels do.
+                relative = item["Key"][len(prefix) :].lstrip("/") or item["Key"].rsplit("/", 1)[-1]
                 destination = (target / relative).resolve()
                 if not destination.is_relative_to(target.resolve()):  # keys with '..' stay inside
                     raise TrainingError(f"s3://{bucket}/{item['Key']} escapes its channel")
