@@ -67,6 +67,31 @@ def serving_model_e2e(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _export_dev_model(tmp_path_factory.mktemp("dev-model-e2e"), end2end=True)
 
 
+@pytest.fixture(scope="session")
+def model_version(serving_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """`model_version("v2")`: a copy of the serving model whose metadata names another version (no
+    training: the weights are the same, the bytes and so the SHA-256 differ). One file per version."""
+    import onnx  # noqa: PLC0415 - only the tests that build a second model pay for the import
+
+    root = tmp_path_factory.mktemp("model-versions")
+
+    def build(version: str) -> Path:
+        target = root / version / "model.onnx"
+        if not target.is_file():
+            proto = onnx.load(str(serving_model))
+            props = {p.key: p.value for p in proto.metadata_props} | {"version": version}
+            props.setdefault("ultralytics_version", "unknown")  # so `version` is read as ours
+            del proto.metadata_props[:]
+            for key, value in props.items():
+                entry = proto.metadata_props.add()
+                entry.key, entry.value = key, value
+            target.parent.mkdir(parents=True)
+            onnx.save(proto, str(target))
+        return target
+
+    return build
+
+
 @pytest.fixture
 def pillow_unpatched(monkeypatch: pytest.MonkeyPatch) -> None:
     """Undo Ultralytics' import-time wrap of PIL.Image.open (it retries unknown images through

@@ -85,3 +85,12 @@ class FeatureDisabled(ServingError):
 
 class ModelUnavailable(Exception):
     """No model could be loaded (neither MODEL_URI nor the baked-in file); a server fault, not bad input."""
+
+
+class PointerUnreadable(Exception):
+    """The model pointer (SSM parameter) cannot be read or is not a pointer document. Never reaches
+    a client as an error: the function keeps serving its current model and says so."""
+
+
+class PointerMissing(PointerUnreadable):
+    """The model pointer parameter does not exist: the baked-in model is served."""

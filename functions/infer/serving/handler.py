@@ -24,14 +24,15 @@ tracer = Tracer(auto_patch=False)
 metrics = Metrics()
 app = APIGatewayRestResolver()
 s3_client = lazy_s3_client(tracer)
-MODELS = load_models(SETTINGS, s3_client, logger)
+MODELS = load_models(SETTINGS, s3_client, logger, tracer=tracer, metrics=metrics)
 
 
 @app.post("/infer")
 @tracer.capture_method(capture_response=False)
 def infer() -> Response:
     event = app.current_event.raw_event
-    return service.infer(event, model=MODELS.current, settings=SETTINGS, s3=s3_client, metrics=metrics)
+    model = MODELS.for_request()  # checks the model pointer when due (hot swap, serving/swap.py)
+    return service.infer(event, model=model, settings=SETTINGS, s3=s3_client, metrics=metrics)
 
 
 @app.post("/infer/upload-url")

@@ -59,6 +59,12 @@ class LoadedModel:
         """One forward pass; returns the first output (batch of one)."""
         return self.session.run(None, {self.input_name: tensor})[0]
 
+    def marked(self, fallback_reason: str | None) -> LoadedModel:
+        """The same session with another fallback note (self when it is already that note)."""
+        if fallback_reason == self.info.fallback_reason:
+            return self
+        return replace(self, info=replace(self.info, fallback_reason=fallback_reason))
+
 
 def session_options(intra_op_threads: int) -> ort.SessionOptions:
     """Full graph optimisation, threads sized to the vCPUs, no inter-op pool (one graph at a time)."""
@@ -114,12 +120,7 @@ def load_configured(
             reason = f"MODEL_URI {model_uri} unusable: {exc}"
         if on_fallback is not None:
             on_fallback(reason)
-        fallback = load_model(baked_in, intra_op_threads=intra_op_threads)
-        return LoadedModel(
-            info=replace(fallback.info, fallback_reason=reason),
-            session=fallback.session,
-            input_name=fallback.input_name,
-        )
+        return load_model(baked_in, intra_op_threads=intra_op_threads).marked(reason)
     return load_model(baked_in, intra_op_threads=intra_op_threads)
 
 
@@ -134,6 +135,10 @@ class ModelHolder:
     @property
     def current(self) -> LoadedModel:
         """The model a new request should use."""
+        return self._model
+
+    def for_request(self) -> LoadedModel:
+        """The model for a request starting now (a fixed model: nothing to check)."""
         return self._model
 
     def swap(self, model: LoadedModel) -> LoadedModel:

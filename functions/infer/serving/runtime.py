@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer
 
-from serving.model import ModelHolder, load_configured
+from serving.model import LoadedModel, ModelHolder, load_configured, load_model
 from serving.settings import Settings
-from serving.storage import fetch_model
+from serving.storage import fetch_model, fetch_verified
+
+if TYPE_CHECKING:
+    from serving.pointer import ModelPointer
+    from serving.swap import HotSwap
+
+# SSM answers in milliseconds from Lambda: a slow call must not hold a request for long.
+SSM_TIMEOUTS = {"connect_timeout": 2, "read_timeout": 3, "retries": {"mode": "standard", "max_attempts": 2}}
 
 
 def lazy_s3_client(tracer: Tracer) -> Callable[[], Any]:
@@ -27,8 +34,20 @@ def lazy_s3_client(tracer: Tracer) -> Callable[[], Any]:
     return client
 
 
-def load_models(settings: Settings, s3: Callable[[], Any], logger: Logger) -> ModelHolder:
-    """MODEL_URI's model if set and loadable, else the baked-in one; logged either way."""
+def load_models(
+    settings: Settings, s3: Callable[[], Any], logger: Logger, *, tracer: Tracer, metrics: Metrics
+) -> ModelHolder | HotSwap:
+    """The model source: pinned (MODEL_URI, or no pointer configured) or hot-swapped from the pointer.
+
+    Precedence: MODEL_URI > MODEL_POINTER_PARAMETER > the baked-in file (see serving/swap.py).
+    """
+    if settings.model_pointer_parameter and not settings.model_uri:
+        return _hot_swap(settings, s3, logger, tracer=tracer, metrics=metrics)
+    if settings.model_pointer_parameter:
+        logger.info(
+            "MODEL_URI pins the model; the model pointer is not read",
+            extra={"model_uri": settings.model_uri, "pointer": settings.model_pointer_parameter},
+        )
     model = load_configured(
         settings.model_path,
         intra_op_threads=settings.intra_op_threads,
@@ -40,3 +59,48 @@ def load_models(settings: Settings, s3: Callable[[], Any], logger: Logger) -> Mo
     )
     logger.info("model loaded", extra={"model": model.info.describe(), "threads": settings.intra_op_threads})
     return ModelHolder(model)
+
+
+def _hot_swap(
+    settings: Settings, s3: Callable[[], Any], logger: Logger, *, tracer: Tracer, metrics: Metrics
+) -> HotSwap:
+    # Deferred: the pointer reader imports boto3, which a function without a pointer never needs.
+    import boto3  # noqa: PLC0415
+    from botocore.config import Config  # noqa: PLC0415
+
+    from serving.pointer import PointerReader, ssm_provider  # noqa: PLC0415
+    from serving.swap import HotSwap  # noqa: PLC0415
+
+    @functools.cache
+    def provider() -> Any:
+        tracer.patch(["botocore"])
+        return ssm_provider(boto3.client("ssm", config=Config(**SSM_TIMEOUTS)))
+
+    reader = PointerReader(
+        str(settings.model_pointer_parameter), max_age_s=settings.model_pointer_max_age_s, provider=provider
+    )
+    swap = HotSwap(
+        reader,
+        load=pointer_model_loader(settings, s3),
+        load_baked_in=lambda: load_model(settings.model_path, intra_op_threads=settings.intra_op_threads),
+        metrics=metrics,
+        logger=logger,
+    ).start()
+    logger.info(
+        "model source: the model pointer",
+        extra={"pointer": reader.name, "max_age_s": reader.max_age_s, "threads": settings.intra_op_threads},
+    )
+    return swap
+
+
+def pointer_model_loader(settings: Settings, s3: Callable[[], Any]) -> Callable[[ModelPointer], LoadedModel]:
+    """Download the pointer's model to /tmp, verify it, build its session, delete the file."""
+
+    def load(pointer: ModelPointer) -> LoadedModel:
+        path = fetch_verified(s3(), str(pointer.model_uri), settings.model_cache_dir, sha256=pointer.sha256)
+        try:
+            return load_model(path, intra_op_threads=settings.intra_op_threads, source=pointer.model_uri)
+        finally:
+            path.unlink(missing_ok=True)  # the session holds the graph; /tmp keeps nothing
+
+    return load

@@ -109,6 +109,8 @@ def _record(metrics: Metrics, analysis: Analysis, source: str, elapsed_ms: float
     metrics.add_metric(name="Detections", unit=MetricUnit.Count, value=analysis.detection_count)
     metrics.add_metric(name="Pages", unit=MetricUnit.Count, value=len(analysis.pages))
     metrics.add_metadata(key="source", value=source)
+    if analysis.model.info.fallback_reason:  # served, but not by the model that was asked for
+        metrics.add_metric(name="FallbackModelResponses", unit=MetricUnit.Count, value=1)
 
 
 def _json_body(event: Mapping[str, Any]) -> Any:

@@ -25,6 +25,13 @@ class Settings(BaseModel):
         None, alias="MODEL_URI", description="s3://bucket/key.onnx overrides the baked-in model"
     )
     model_cache_dir: Path = Field(Path("/tmp/model-cache"), alias="MODEL_CACHE_DIR")  # noqa: S108 - Lambda's only writable dir
+    # The promotion function's SSM parameter naming the model to serve (hot swap, serving/swap.py).
+    # Precedence: MODEL_URI (a fixed pin: the pointer is then never read) > the pointer > baked-in.
+    model_pointer_parameter: str | None = Field(
+        None, alias="MODEL_POINTER_PARAMETER", description="SSM parameter name; unset: no hot swap"
+    )
+    # How stale the pointer may be: read at most once per this many seconds (0: on every request).
+    model_pointer_max_age_s: int = Field(60, ge=0, le=3600, alias="MODEL_POINTER_MAX_AGE_S")
     upload_bucket: str | None = Field(None, alias="UPLOAD_BUCKET")
     upload_prefix: str = Field("uploads/", alias="UPLOAD_PREFIX")
     upload_url_expires_s: int = Field(900, ge=60, le=43200, alias="UPLOAD_URL_EXPIRES_S")
@@ -46,7 +53,7 @@ class Settings(BaseModel):
     ort_intra_op_threads: int = Field(0, ge=0, le=64, alias="ORT_INTRA_OP_THREADS")  # 0: from Lambda vCPUs
     lambda_memory_mb: int | None = Field(None, alias="AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
 
-    @field_validator("model_uri", "upload_bucket", mode="before")
+    @field_validator("model_uri", "upload_bucket", "model_pointer_parameter", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         """CloudFormation cannot pass null; an empty parameter means 'not set'."""

@@ -1,9 +1,11 @@
-"""S3: objects referenced by `s3_uri` (upload bucket only), presigned uploads, the MODEL_URI file."""
+"""S3: objects referenced by `s3_uri` (upload bucket only), presigned uploads, model files (MODEL_URI's,
+and the pointer's for the hot swap)."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -117,3 +119,38 @@ def fetch_model(client: Any, uri: str, cache_dir: Path) -> Path:
         raise ModelUnavailable(f"cannot download {uri}: {exc}") from exc
     partial.replace(target)  # atomic: a half-written file is never taken for the model
     return target
+
+
+def fetch_verified(client: Any, uri: str, directory: Path, *, sha256: str | None) -> Path:
+    """Download a promoted model to a new file in `directory` (/tmp) and check it against the
+    pointer's SHA-256 when it has one. The caller loads the file, then deletes it: the session keeps
+    the graph in memory, and /tmp (512 MB by default) never fills with past versions."""
+    try:
+        location = S3Location.parse(uri)
+    except BadRequest as exc:
+        raise ModelUnavailable(exc.message) from exc
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix="swap-", suffix=".onnx", delete=False) as file:
+            target = Path(file.name)
+    except OSError as exc:
+        raise ModelUnavailable(f"cannot write to {directory}: {exc}") from exc
+    try:
+        client.download_file(location.bucket, location.key, str(target))
+        actual = file_sha256(target) if sha256 else None
+    except (ClientError, BotoCoreError, OSError) as exc:
+        target.unlink(missing_ok=True)
+        raise ModelUnavailable(f"cannot download {uri}: {exc}") from exc
+    if sha256 and actual != sha256.lower():
+        target.unlink(missing_ok=True)
+        raise ModelUnavailable(f"{uri} has SHA-256 {actual}, the pointer says {sha256}")
+    return target
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
