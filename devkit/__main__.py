@@ -24,9 +24,9 @@ def _commands() -> dict[str, Callable[[Sequence[str]], int]]:
         return mod.main(argv) or 0
 
     def serve(argv: Sequence[str]) -> int:
-        from devkit import local_api as mod  # noqa: PLC0415
+        from devkit import demo as mod  # noqa: PLC0415
 
-        return mod.main(argv) or 0
+        return mod.serve_main(argv)
 
     return {"demo": demo, "demo-model": demo_model, "serve": serve}
 

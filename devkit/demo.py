@@ -19,7 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -68,14 +68,14 @@ class Client:
 
 
 @contextmanager
-def running_stack(parameters: dict[str, str]) -> Iterator[tuple[Any, Any, Client]]:
-    """Stand-in + local training backend + the local API on a free loopback port."""
+def running_stack(parameters: dict[str, str], port: int = 0) -> Iterator[tuple[Any, Any, Client]]:
+    """Stand-in + local training backend + the local API on a loopback port (0: a free one)."""
     from devkit.local_api import make_server  # noqa: PLC0415 - heavy imports after argument parsing
     from devkit.local_training import LocalTraining  # noqa: PLC0415
     from devkit.stand_in import StandIn  # noqa: PLC0415
 
     with StandIn(parameters=parameters) as aws, LocalTraining(aws) as training:
-        server = make_server(port=0, api=aws.local_api())
+        server = make_server(port=port, api=aws.local_api())
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         host, port = server.server_address[:2]
@@ -211,3 +211,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             version = train(aws, training, api, step, args)
             print(f"  promoted: {version}" if version else "  not promoted: /infer keeps its current model")
         return infer(api, step, args)
+
+
+def serve_main(argv: Sequence[str] | None = None) -> int:
+    """`python -m devkit serve`: the whole local stack until Ctrl-C (like `sam local start-api`)."""
+    parser = argparse.ArgumentParser(prog="python -m devkit serve")
+    parser.add_argument("--port", type=int, default=3000)
+    args = parser.parse_args(argv)
+    with running_stack({}, port=args.port) as (aws, _, api):
+        print(f"Local stack on {api.base} (moto at {aws.endpoint_url}); routes from template.yaml:")
+        for route in aws.local_api().routes:
+            print(f"  {route.method:6} {api.base}{route.path}  -> {route.function.logical_id}")
+        print("Ctrl-C stops.", flush=True)
+        with suppress(KeyboardInterrupt):
+            threading.Event().wait()
+    return 0
