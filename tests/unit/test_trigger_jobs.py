@@ -169,6 +169,7 @@ def test_the_entrypoint_accepts_every_hyperparameter_the_api_sends() -> None:
             "seed": 2**31 - 1,
             "warmup_epochs": 100.0,
             "workers": 64,
+            "nbs": 1024,
         },
     }
     assert set(body["hyperparameters"]) == set(UltralyticsArgs.model_fields)  # every allowlisted key

@@ -193,7 +193,9 @@ def _image_size(image: Path, problems: list[Problem]) -> tuple[int, int] | None:
     try:
         with Image.open(image) as im:  # reads the header only
             return im.size
-    except (OSError, UnidentifiedImageError) as exc:
+    except (OSError, UnidentifiedImageError, ImportError) as exc:
+        # ImportError: once Ultralytics is imported it patches Image.open to retry unidentified
+        # files as HEIF, which needs pi_heif; the file is unreadable either way.
         problems.append(Problem("unreadable_image", str(image), str(exc).splitlines()[0]))
         return None
 
