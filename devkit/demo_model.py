@@ -82,7 +82,7 @@ offline) by this repository's own training entrypoint on its own synthetic invoi
 | stage 1 (from scratch) | `{stages[0]}` |
 | stage 2 (fine-tune from stage 1's best.pt) | `{stages[-1] if len(stages) > 1 else "-"}` |
 | hardware | {_hardware()} |
-| wall time of this invocation | {seconds / 60:.1f} min (a finished stage is only re-validated and re-exported) |
+| wall time of this invocation | {seconds / 60:.1f} min (a finished stage is only re-validated, re-exported) |
 | mAP50 / mAP50-95 (val) | **{metrics["mAP50"]:.3f}** / {metrics["mAP50-95"]:.3f} |
 | precision / recall (val) | {metrics["precision"]:.3f} / {metrics["recall"]:.3f} |
 | size | model.onnx {onnx_bytes / 1e6:.1f} MB, best.pt {pt_bytes / 1e6:.1f} MB |

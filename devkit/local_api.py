@@ -485,7 +485,8 @@ _INVOKE_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
+def applied_environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set `values` in os.environ for the block, then restore what was there."""
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)
     try:
@@ -517,7 +518,7 @@ class FunctionRunner:
 
     def invoke(self, event: dict[str, Any]) -> Any:
         """Call the handler with a Lambda-like context; one call at a time in this process."""
-        with _INVOKE_LOCK, _environment(self.spec.environment):
+        with _INVOKE_LOCK, applied_environment(self.spec.environment):
             handler = self._load()
             context = LocalContext(
                 self.spec.logical_id,

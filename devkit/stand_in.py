@@ -38,7 +38,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devkit.local_api import FunctionSpec, LocalApi, LocalContext, discover_routes
+from devkit.local_api import (
+    FunctionSpec,
+    LocalApi,
+    LocalContext,
+    applied_environment,
+    discover_routes,
+)
 from devkit.template import StackContext, StackTemplate, Unresolvable
 
 log = logging.getLogger("devkit.stand_in")
@@ -55,20 +61,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # Environment variables are process-wide and each function has its own: one invocation at a time
 # in this process, with that function's environment applied while it imports and runs.
 _INVOKE_LOCK = threading.RLock()
-
-
-@contextlib.contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
 
 
 class FunctionHost:
@@ -115,7 +107,7 @@ class FunctionHost:
         request_id = (
             (event.get("requestContext") or {}).get("requestId") or event.get("id") or str(uuid.uuid4())
         )
-        with _INVOKE_LOCK, _environment(self.spec.environment):
+        with _INVOKE_LOCK, applied_environment(self.spec.environment):
             handler = self._load()
             context = LocalContext(
                 self.spec.logical_id, self.spec.memory_mb, str(request_id), self.spec.timeout_s
