@@ -1,0 +1,69 @@
+"""The demo-model recipe, the shipped model and its card agree; stages chain and share val pages."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import onnxruntime as ort
+import pytest
+
+from devkit import demo_model
+from devkit.synth import generate_dataset
+
+pytestmark = pytest.mark.unit
+
+SHIPPED = Path(__file__).resolve().parents[2] / "models" / "demo"
+
+
+def test_each_stage_fine_tunes_the_previous_stage_best_weights(tmp_path: Path) -> None:
+    stages = demo_model.plan(tmp_path)
+    assert len(stages) == len(demo_model.STAGES)
+    assert not any(a.startswith("--weights") for a in stages[0].train_argv)  # stage 1: from scratch
+    for before, after in itertools.pairwise(stages):
+        assert f"--weights={before.model_dir / 'best.pt'}" in after.command
+    for stage in stages:
+        assert f"--data={stage.dataset}" in stage.command
+        assert stage.dataset.name == f"dataset-{stage.n_train}"
+        assert stage.train_argv[stage.train_argv.index("--model-version") + 1] == demo_model.VERSION
+
+
+def test_dry_run_prints_every_stage_and_trains_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert demo_model.main(["--dry-run", "--work", str(tmp_path), "--out", str(tmp_path / "out")]) == 0
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("+ ")]
+    assert len(printed) == len(demo_model.STAGES)
+    assert list(tmp_path.iterdir()) == []  # no dataset, no run dir, no output
+
+
+@pytest.mark.skipif(not (SHIPPED / "metrics.json").is_file(), reason="no shipped model")
+def test_shipped_card_metrics_and_onnx_match_the_recipe() -> None:
+    card = (SHIPPED / "MODEL_CARD.md").read_text(encoding="utf-8")
+    metrics = json.loads((SHIPPED / "metrics.json").read_text())
+    for stage in demo_model.plan(Path("/work")):
+        assert f"`{stage.recipe}`" in card  # the card shows the flags the make target runs
+    assert metrics["version"] == demo_model.VERSION
+    assert f"**{metrics['mAP50']:.3f}** / {metrics['mAP50-95']:.3f}" in card
+    assert metrics["mAP50"] >= 0.8  # the issue's target for the shipped model
+    session = ort.InferenceSession(str(SHIPPED / "model.onnx"), providers=["CPUExecutionProvider"])
+    assert session.get_modelmeta().custom_metadata_map["version"] == demo_model.VERSION
+
+
+def test_larger_datasets_keep_the_same_val_pages_and_extend_train(tmp_path: Path) -> None:
+    """Stages train on 300 then 1200 pages of one seed; their val pages must be the very same."""
+    size = {"width": 160, "height": 226, "seed": 1, "n_val": 2, "workers": 1}
+    small = generate_dataset(tmp_path / "small", n_train=2, **size)
+    large = generate_dataset(tmp_path / "large", n_train=4, **size)
+    small_root, large_root = Path(small).parent, Path(large).parent
+    for split, count in (("val", 2), ("train", 2)):
+        for index in range(count):
+            name = f"{split}_{index:06d}"
+            assert (small_root / "labels" / split / f"{name}.txt").read_bytes() == (
+                large_root / "labels" / split / f"{name}.txt"
+            ).read_bytes()
+            assert (small_root / "images" / split / f"{name}.jpg").read_bytes() == (
+                large_root / "images" / split / f"{name}.jpg"
+            ).read_bytes()
+    assert len(list((large_root / "images" / "train").iterdir())) == 4
