@@ -50,6 +50,25 @@ def _rounds(fn: Callable[[int], Any], count: int, rounds: int, warmup: int) -> l
     return out
 
 
+def _paired(
+    first: Callable[[int], Any], second: Callable[[int], Any], count: int, rounds: int, warmup: int
+) -> tuple[list[float], list[float]]:
+    """Time two contenders call by call, alternating which goes first, so that whatever else the
+    machine is doing at any moment lands on both: their ratio is then a side-by-side ratio."""
+    for index in range(warmup):
+        first(index % count)
+        second(index % count)
+    times: tuple[list[float], list[float]] = ([], [])
+    for round_ in range(rounds):
+        for index in range(count):
+            pair = ((0, first), (1, second)) if (round_ + index) % 2 == 0 else ((1, second), (0, first))
+            for slot, fn in pair:
+                start = time.perf_counter()
+                fn(index)
+                times[slot].append((time.perf_counter() - start) * 1000.0)
+    return times
+
+
 class _Context:
     function_name = "InferFunction"
     memory_limit_in_mb = 2048
@@ -58,14 +77,20 @@ class _Context:
 
 
 def handler_warm(cfg: dict[str, Any]) -> dict[str, Any]:
-    """Event in -> JSON out through serving.handler.lambda_handler, warm."""
+    """Event in -> JSON out through serving.handler.lambda_handler, warm, each call paired with a
+    bare `session.run` of the same page on the handler's own session (the floor it is compared with)."""
     import contextlib  # noqa: PLC0415
     import io  # noqa: PLC0415
+
+    import cv2  # noqa: PLC0415
 
     events = [json.loads(Path(p).read_text()) for p in cfg["events"]]
     with contextlib.redirect_stdout(io.StringIO()):  # EMF metric lines
         from serving import handler  # noqa: PLC0415
+        from serving.preprocess import prepare  # noqa: PLC0415
 
+        model = handler.MODELS.for_request()
+        tensors = [prepare(cv2.imread(p), model.info.imgsz)[0] for p in cfg["pages"]]
         breakdown: dict[str, list[float]] = {}
 
         def call(index: int) -> None:
@@ -74,9 +99,13 @@ def handler_warm(cfg: dict[str, Any]) -> dict[str, Any]:
             for key, value in json.loads(result["body"])["timings_ms"].items():
                 breakdown.setdefault(key, []).append(value)
 
-        times = _rounds(call, len(events), cfg["rounds"], cfg["warmup"])
+        def bare(index: int) -> None:
+            model.session.run(None, {model.input_name: tensors[index]})
+
+        times, bare_times = _paired(call, bare, len(events), cfg["rounds"], cfg["warmup"])
     return {
         **_stats(times),
+        "paired_session_run": _stats(bare_times),
         "stages_median_ms": {k: statistics.median(v) for k, v in breakdown.items()},
         "peak_rss_mb": _peak_rss_mb(),
         "threads": handler.SETTINGS.intra_op_threads,
