@@ -149,6 +149,10 @@ def train(aws: Any, training: Any, api: Client, step: Step, args: argparse.Names
                 print(f"  {delivery.target}: {json.dumps(outcome)[:400]}")
     status, models = api.json("GET", "/models")
     print(f"  GET /models -> {status} {json.dumps(models)[:400]}")
+    if outcome and outcome.get("outcome") == "rejected":
+        # The usual ending on a fresh stack: two CPU epochs do not beat the shipped model.
+        print(f"  the gate refused it: {'; '.join(outcome['gate']['reasons'])}")
+        print(f"  (a person may still serve it: POST /models/{job}/promote)")
     return job if outcome and outcome.get("outcome") == "promoted" else None
 
 

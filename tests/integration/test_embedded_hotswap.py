@@ -94,7 +94,9 @@ class Stack:
 def stack(
     model_version: Callable[[str], Path], api_event: Callable[[str], dict[str, Any]]
 ) -> Iterator[Stack]:
-    with StandIn(stack_name="invoice-yolo-hotswap", parameters={"PromotionMinMap5095": "0.3"}) as aws:
+    # Baked-in baseline off: these tests promote small synthetic models on purpose.
+    gate = {"PromotionMinMap5095": "0.3", "PromotionBakedInMap5095": "0"}
+    with StandIn(stack_name="invoice-yolo-hotswap", parameters=gate) as aws:
         infer = aws.function("InferFunction")  # the 'container' /infer runs in, before its cold start
         infer.spec = dataclasses.replace(
             infer.spec, environment={**infer.spec.environment, "MODEL_POINTER_MAX_AGE_S": str(MAX_AGE_S)}

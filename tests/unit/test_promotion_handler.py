@@ -50,6 +50,7 @@ ENV = {
     "TRAINING_JOB_PREFIX": PREFIX,
     "PROMOTION_MIN_MAP50_95": "0.3",
     "PROMOTION_MAX_REGRESSION": "0.02",
+    "PROMOTION_BAKED_IN_MAP50_95": "0",  # no baseline here; the baked-in baseline has its own test
     "CORS_ALLOW_ORIGIN": "*",
 }
 
@@ -277,6 +278,40 @@ def test_a_regression_beyond_the_margin_is_rejected_against_the_current_model(wo
     assert pointer["previous"]["version"] == job_name(1)
     assert pointer["previous"]["metrics"]["mAP50-95"] == 0.60
     assert not any(job_name(2) in key for key in world.published())
+
+
+def test_while_the_baked_in_model_serves_it_is_the_baseline(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh stack must not trade its shipped model for a worse one: the pointer carries no
+    metrics for the baked-in model, so the template's PromotionBakedInMap5095 stands in."""
+    promoter = world.handler.promoter
+    monkeypatch.setattr(
+        promoter, "_settings", promoter._settings.model_copy(update={"baked_in_map50_95": 0.6})
+    )
+    before = world.pointer()
+
+    worse = world.deliver(world.finished_job(1, tarball(0.55)))
+    close = world.deliver(world.finished_job(2, tarball(0.59)))
+    after_promotion = world.deliver(world.finished_job(3, tarball(0.575)))
+
+    assert worse["outcome"] == "rejected"
+    assert worse["gate"]["reasons"] == [
+        "mAP50-95 0.5500 is worse than the current model's 0.6000 by more than the allowed 0.0200"
+    ]
+    assert worse["gate"]["current_map50_95"] == 0.6
+    assert close["outcome"] == "promoted"
+    assert before != world.pointer()
+    # Once a promoted model serves, its own metrics are the baseline (0.59 - 0.02 = 0.57).
+    assert after_promotion["outcome"] == "promoted"
+
+
+def test_the_template_baseline_is_the_shipped_model_metrics() -> None:
+    shipped = json.loads((REPO / "models" / "demo" / "metrics.json").read_text())
+    default = StackTemplate.load(REPO / "template.yaml").template["Parameters"]["PromotionBakedInMap5095"][
+        "Default"
+    ]
+    assert float(default) == round(shipped["mAP50-95"], 4)
 
 
 def test_a_replayed_event_never_promotes_an_older_model_again(world: World) -> None:

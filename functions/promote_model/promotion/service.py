@@ -93,7 +93,7 @@ class Promoter:
         candidate = _metrics(content, archive.location.uri)
         decision = gate.evaluate(
             candidate,
-            current.pointer.metrics,
+            self._baseline(current),
             min_map50_95=self._settings.min_map50_95,
             max_regression=self._settings.max_regression,
         )
@@ -108,6 +108,16 @@ class Promoter:
             "gate": decision.as_json(),
             "pointer": pointer.as_json(),
         }
+
+    def _baseline(self, current: PointerVersion) -> ModelMetrics | None:
+        """What a candidate must not fall behind: the served model's metrics; for the baked-in model
+        (whose metrics no pointer carries) the template's figure, so a fresh stack never trades
+        its shipped model for a worse one."""
+        if current.pointer.metrics is not None:
+            return current.pointer.metrics
+        if current.pointer.baked_in and self._settings.baked_in_map50_95 > 0:
+            return ModelMetrics(map50_95=self._settings.baked_in_map50_95)
+        return None
 
     # ------------------------------------------------------------------ the API
 

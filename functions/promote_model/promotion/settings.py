@@ -20,6 +20,8 @@ class Settings(BaseModel):
     job_name_prefix: str = Field(min_length=1)
     min_map50_95: float = Field(ge=0, le=1)
     max_regression: float = Field(ge=0, le=1)
+    # The baked-in model's mAP50-95: the baseline while no promoted model is served (0: none).
+    baked_in_map50_95: float = Field(ge=0, le=1)
     cors_allow_origin: str = ""
     # Key layout in the models bucket; the template's policies name the same prefixes.
     output_prefix: str = "training-output"
@@ -37,6 +39,7 @@ class Settings(BaseModel):
             job_name_prefix=get("TRAINING_JOB_PREFIX", ""),
             min_map50_95=float(get("PROMOTION_MIN_MAP50_95", "nan")),
             max_regression=float(get("PROMOTION_MAX_REGRESSION", "nan")),
+            baked_in_map50_95=float(get("PROMOTION_BAKED_IN_MAP50_95", "nan")),
             cors_allow_origin=get("CORS_ALLOW_ORIGIN", ""),
         )
 
