@@ -69,6 +69,15 @@ def _paired(
     return times
 
 
+def _tensors(pages: list[str], imgsz: tuple[int, int]) -> list[Any]:
+    """Each page as the model's input tensor, prepared once, outside any timing."""
+    import cv2  # noqa: PLC0415
+
+    from serving.preprocess import prepare  # noqa: PLC0415
+
+    return [prepare(cv2.imread(p), imgsz)[0] for p in pages]
+
+
 class _Context:
     function_name = "InferFunction"
     memory_limit_in_mb = 2048
@@ -82,15 +91,12 @@ def handler_warm(cfg: dict[str, Any]) -> dict[str, Any]:
     import contextlib  # noqa: PLC0415
     import io  # noqa: PLC0415
 
-    import cv2  # noqa: PLC0415
-
     events = [json.loads(Path(p).read_text()) for p in cfg["events"]]
     with contextlib.redirect_stdout(io.StringIO()):  # EMF metric lines
         from serving import handler  # noqa: PLC0415
-        from serving.preprocess import prepare  # noqa: PLC0415
 
         model = handler.MODELS.for_request()
-        tensors = [prepare(cv2.imread(p), model.info.imgsz)[0] for p in cfg["pages"]]
+        tensors = _tensors(cfg["pages"], model.info.imgsz)
         breakdown: dict[str, list[float]] = {}
 
         def call(index: int) -> None:
@@ -114,15 +120,12 @@ def handler_warm(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def session_run(cfg: dict[str, Any]) -> dict[str, Any]:
-    """Bare `session.run` on prepared tensors: the floor the handler is compared with."""
-    import cv2  # noqa: PLC0415
-
+    """Bare `session.run` on prepared tensors, in a process of its own."""
     from serving.model import load_model  # noqa: PLC0415
-    from serving.preprocess import prepare  # noqa: PLC0415
     from serving.settings import Settings  # noqa: PLC0415
 
     model = load_model(Path(cfg["model"]), intra_op_threads=Settings().intra_op_threads)
-    tensors = [prepare(cv2.imread(p), model.info.imgsz)[0] for p in cfg["pages"]]
+    tensors = _tensors(cfg["pages"], model.info.imgsz)
     session, name = model.session, model.input_name
     times = _rounds(
         lambda i: session.run(None, {name: tensors[i]}), len(tensors), cfg["rounds"], cfg["warmup"]

@@ -70,16 +70,16 @@ def _hardware() -> str:
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, no GPU"
 
 
-def _card(metrics: dict, stages: list[str], seconds: float, onnx_bytes: int, pt_bytes: int) -> str:
+def _card(metrics: dict, stages: list[Stage], seconds: float, onnx_bytes: int, pt_bytes: int) -> str:
     rows = "\n".join(
         f"| {name} | {c['instances']} | {c['mAP50']} | {c['mAP50-95']} |"
         for name, c in metrics["per_class"].items()
     )
     later = "\n".join(
-        f"| stage {i + 2} (fine-tune from stage {i + 1}'s best.pt) | `{args}` |"
-        for i, args in enumerate(stages[1:])
+        f"| stage {i + 2} (fine-tune from stage {i + 1}'s best.pt) | `{stage.recipe}` |"
+        for i, stage in enumerate(stages[1:])
     )
-    sizes = " / ".join(str(n) for _, n, _ in STAGES[: len(stages)])
+    sizes = " / ".join(str(stage.n_train) for stage in stages)
     data = (
         f"`devkit.synth` pages, 1240x1754 (A4 at 150 DPI), seed {DATA['seed']}: {sizes} train pages by"
         f" stage, the same {DATA['n_val']} val pages throughout, never trained on"
@@ -93,7 +93,7 @@ offline) by this repository's own training entrypoint on its own synthetic invoi
 | --- | --- |
 | data | {data} |
 | command | `make demo-model` (= `python -m devkit demo-model`) |
-| stage 1 (from scratch) | `{stages[0]}` |
+| stage 1 (from scratch) | `{stages[0].recipe}` |
 {later}
 | hardware | {_hardware()} |
 | wall time of this invocation | {seconds / 60:.1f} min (a finished stage is only re-validated, re-exported) |
@@ -162,16 +162,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     started = time.monotonic()
     stages = plan(args.work, args.stages)
+    if args.dry_run:
+        for stage in stages:
+            print("+", " ".join(stage.command))
+        return 0
     for stage in stages:
         print("+", " ".join(stage.command), flush=True)
-        if args.dry_run:
-            continue
         if not (stage.dataset / "data.yaml").is_file():
             generate_dataset(stage.dataset, n_train=stage.n_train, workers=args.workers, **DATA)
         subprocess.run(stage.command, check=True)  # a finished stage only rebuilds its artefacts
-    if args.dry_run:
-        return 0
-    commands = [stage.recipe for stage in stages]
     model_dir = stages[-1].model_dir
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -180,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     metrics = json.loads((model_dir / "metrics.json").read_text())
     card = _card(
         metrics,
-        commands,
+        stages,
         time.monotonic() - started,
         (args.out / "model.onnx").stat().st_size,
         (args.out / "best.pt").stat().st_size,

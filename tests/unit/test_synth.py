@@ -194,6 +194,18 @@ def test_dataset_is_deterministic_across_worker_counts(tmp_path: Path) -> None:
     }
 
 
+def test_a_larger_dataset_of_the_same_seed_holds_the_smaller_ones_pages(tmp_path: Path) -> None:
+    """The demo-model stages train on 300, 1200, 3000 pages of one seed: same val pages, train extended."""
+    kw = {"n_val": 1, "seed": 1, **SMALL}
+    generate_dataset(tmp_path / "small", n_train=2, **kw)
+    generate_dataset(tmp_path / "large", n_train=3, **kw)
+    small, large = _tree(tmp_path / "small"), _tree(tmp_path / "large")
+    pages = {k: v for k, v in small.items() if k.startswith(("images/", "labels/"))}
+    assert len(pages) == 2 * 3
+    assert pages.items() <= large.items()
+    assert "images/train/train_000002.jpg" in large
+
+
 def test_regenerating_replaces_older_pages(tmp_path: Path) -> None:
     generate_dataset(tmp_path, n_train=3, n_val=1, seed=0, **SMALL)
     generate_dataset(tmp_path, n_train=1, n_val=1, seed=0, **SMALL)
