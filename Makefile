@@ -7,7 +7,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-SRC_ROOTS := $(CURDIR) $(CURDIR)/training $(CURDIR)/functions/infer $(CURDIR)/functions/trigger_training \
+SRC_ROOTS := $(CURDIR) $(CURDIR)/training $(CURDIR)/functions/common $(CURDIR)/functions/infer $(CURDIR)/functions/trigger_training \
              $(CURDIR)/functions/promote_model
 # Tool venvs: SAM CLI and checkov pin boto3 exactly (and differently), so each gets its own venv.
 SAM_VENV := .venv-sam
