@@ -381,7 +381,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     """The whole inference benchmark; returns and writes the results."""
     plan = Plan.make(quick)
     onnx_path, weights, model_label = model_files()
-    from serving.model import load_model  # noqa: PLC0415 - only for the model's metadata here
+    from invoice_core.model import load_model  # noqa: PLC0415 - only for the model's metadata here
 
     info = load_model(onnx_path, intra_op_threads=1).info
     pages, events = make_inputs(plan)

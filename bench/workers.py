@@ -73,7 +73,7 @@ def _tensors(pages: list[str], imgsz: tuple[int, int]) -> list[Any]:
     """Each page as the model's input tensor, prepared once, outside any timing."""
     import cv2  # noqa: PLC0415
 
-    from serving.preprocess import prepare  # noqa: PLC0415
+    from invoice_core.preprocess import prepare  # noqa: PLC0415
 
     return [prepare(cv2.imread(p), imgsz)[0] for p in pages]
 
@@ -121,7 +121,7 @@ def handler_warm(cfg: dict[str, Any]) -> dict[str, Any]:
 
 def session_run(cfg: dict[str, Any]) -> dict[str, Any]:
     """Bare `session.run` on prepared tensors, in a process of its own."""
-    from serving.model import load_model  # noqa: PLC0415
+    from invoice_core.model import load_model  # noqa: PLC0415
     from serving.settings import Settings  # noqa: PLC0415
 
     model = load_model(Path(cfg["model"]), intra_op_threads=Settings().intra_op_threads)

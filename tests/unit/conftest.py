@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import aws_xray_sdk.core  # noqa: F401 - its UDP emitter opens a socket at import: import it before the guard
 import pytest
 from pytest_socket import disable_socket, enable_socket
 

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image, ImageOps
 
 from bench import samples
-from serving.decode import decode_image, read_header
-from serving.errors import BadRequest, TooManyPixels, UndecodableImage, UnsupportedMediaType
+from invoice_core.decode import decode_image, read_header
+from invoice_core.errors import EmptyInput, TooManyPixels, UndecodableInput, UnsupportedInput
 
 pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("pillow_unpatched")]
 
@@ -133,28 +133,28 @@ def test_pixel_limit_applies_to_real_images_too(page, monkeypatch):
 @pytest.mark.parametrize("fmt", ["jpeg", "png", "webp", "bmp"])
 def test_truncated_images_are_refused(page, fmt):
     data = samples.encode(page, fmt, **({"quality": 90} if fmt in ("jpeg", "webp") else {}))
-    with pytest.raises((UndecodableImage, UnsupportedMediaType)):
+    with pytest.raises((UndecodableInput, UnsupportedInput)):
         decode_image(data[: len(data) // 2], max_pixels=LIMIT)
 
 
 def test_corrupt_middle_of_png_is_refused(page):
     data = bytearray(samples.encode(page, "png"))
     data[len(data) // 2 : len(data) // 2 + 64] = b"\x00" * 64
-    with pytest.raises(UndecodableImage):
+    with pytest.raises(UndecodableInput):
         decode_image(bytes(data), max_pixels=LIMIT)
 
 
 def test_not_an_image_and_empty():
-    with pytest.raises(UnsupportedMediaType):
+    with pytest.raises(UnsupportedInput):
         read_header(b"%!PS-Adobe-3.0 this is PostScript", max_pixels=LIMIT)
-    with pytest.raises(BadRequest):
+    with pytest.raises(EmptyInput):
         read_header(b"", max_pixels=LIMIT)
 
 
 def test_float_tiff_is_refused_clearly():
     buffer = io.BytesIO()
     Image.fromarray(np.full((20, 30), 0.5, np.float32)).save(buffer, format="TIFF")
-    with pytest.raises(UndecodableImage):
+    with pytest.raises(UndecodableInput):
         decode_image(buffer.getvalue(), max_pixels=LIMIT)
 
 

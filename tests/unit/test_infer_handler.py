@@ -166,12 +166,12 @@ def test_pdf_gives_one_entry_per_page(call, api_event):
 @pytest.mark.parametrize(
     ("event", "status", "code", "needle"),
     [
-        ("infer_bad_empty_body", 400, "bad_request", "empty body"),
+        ("infer_bad_empty_body", 400, "invalid_request", "empty body"),
         ("infer_bad_not_an_image", 415, "unsupported_media_type", "not a supported image"),
         ("infer_bad_truncated_jpeg", 422, "undecodable_input", "corrupt or truncated"),
         ("infer_bad_unsupported_type", 415, "unsupported_media_type", "image/gif"),
-        ("infer_bad_base64", 400, "bad_request", "not valid base64"),
-        ("infer_bad_json", 400, "bad_request", "not valid JSON"),
+        ("infer_bad_base64", 400, "invalid_request", "not valid base64"),
+        ("infer_bad_json", 400, "invalid_request", "not valid JSON"),
         ("infer_bad_option", 422, "invalid_option", "colour: unknown option"),
         ("infer_bad_s3_bucket", 403, "forbidden_source", UPLOAD_BUCKET),
         ("infer_bad_decompression_bomb", 413, "too_many_pixels", "100000x100000"),

@@ -49,7 +49,7 @@ print("PROBE " + json.dumps(report))
 def _probe(python: Path | str, model: Path) -> dict[str, object]:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))},
-        "PYTHONPATH": str(REPO / "functions" / "infer"),
+        "PYTHONPATH": os.pathsep.join(str(REPO / "functions" / d) for d in ("infer", "common")),
         "MODEL_PATH": str(model),
         "POWERTOOLS_METRICS_NAMESPACE": "Probe",
         "POWERTOOLS_TRACE_DISABLED": "true",

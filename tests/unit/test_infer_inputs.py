@@ -5,25 +5,19 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from typing import Any
 
 import boto3
 import numpy as np
 import pytest
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from moto import mock_aws
 
 from bench import samples
 from devkit.local_api import build_event
-from serving.errors import (
-    BadRequest,
-    InvalidOption,
-    PayloadTooLarge,
-    TooManyPixels,
-    UndecodableImage,
-    UnsupportedMediaType,
-)
+from invoice_core.errors import InputTooLarge, InvalidOption, TooManyPixels, UndecodableInput
+from invoice_core.pdf import render_pdf
+from serving.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from serving.inputs import prefers_jpeg, read_request
-from serving.pdf import render_pdf
 from serving.schemas import parse_options
 from serving.storage import fetch_upload
 
@@ -37,9 +31,12 @@ def _no_s3(uri: str) -> bytes:
     raise AssertionError(f"unexpected S3 read of {uri}")
 
 
-def _event(content_type: str | None, body: bytes | None, query: list[tuple[str, str]] = ()) -> dict[str, Any]:
+def _event(
+    content_type: str | None, body: bytes | None, query: list[tuple[str, str]] = ()
+) -> APIGatewayProxyEvent:
     headers = [("Content-Type", content_type)] if content_type else []
-    return build_event("POST", "/infer", headers=headers, query=query, body=body, binary_media_types=BINARY)
+    raw = build_event("POST", "/infer", headers=headers, query=query, body=body, binary_media_types=BINARY)
+    return APIGatewayProxyEvent(raw)
 
 
 def _form(parts: list[tuple[str, str | None, bytes]], boundary: str = "XyZ") -> tuple[str, bytes]:
@@ -137,7 +134,7 @@ def test_json_sent_base64_encoded_is_read():
         binary_media_types=["*/*"],
     )
     assert event["isBase64Encoded"] is True
-    assert read_request(event, max_bytes=MB, fetch_s3=_no_s3).data == jpeg
+    assert read_request(APIGatewayProxyEvent(event), max_bytes=MB, fetch_s3=_no_s3).data == jpeg
 
 
 def test_sizes_are_checked_before_decoding():
@@ -223,7 +220,7 @@ def test_pdf_pages_render_at_the_dpi():
 
 def test_pdf_page_cap_and_pixel_cap_are_checked_before_rendering(monkeypatch):
     pages = [samples.invoice_page(seed, 50) for seed in range(4)]
-    with pytest.raises(PayloadTooLarge, match="4 pages"):
+    with pytest.raises(InputTooLarge, match="4 pages"):
         render_pdf(samples.pdf(pages, dpi=50), dpi=100, max_pages=3, max_pixels=10**8)
     # A 200 x 200 inch page at 150 DPI would be 900 Mpx; refused from its size.
     huge = samples.pdf([np.full((200, 200, 3), 255, np.uint8)], dpi=1)
@@ -238,7 +235,7 @@ def test_pdf_page_cap_and_pixel_cap_are_checked_before_rendering(monkeypatch):
     "data", [b"%PDF-1.7\n garbage", b"%PDF-", samples.pdf([np.zeros((9, 9, 3), np.uint8)])[:200]]
 )
 def test_corrupt_pdf_is_422(data):
-    with pytest.raises(UndecodableImage):
+    with pytest.raises(UndecodableInput):
         render_pdf(data, dpi=100, max_pages=3, max_pixels=10**8)
 
 

@@ -13,12 +13,12 @@ from moto import mock_aws
 from pydantic import ValidationError
 
 from bench import samples
-from serving.decode import decode_image
-from serving.errors import ModelUnavailable
+from invoice_core.decode import decode_image
+from invoice_core.errors import ModelUnavailable
+from invoice_core.model import ModelHolder, load_configured, load_model
+from invoice_core.pipeline import analyse
+from invoice_core.preprocess import prepare
 from serving.inputs import InferInput
-from serving.model import ModelHolder, load_configured, load_model
-from serving.pipeline import analyse
-from serving.preprocess import prepare
 from serving.schemas import InferOptions
 from serving.settings import Settings
 from serving.storage import fetch_model
@@ -108,7 +108,7 @@ def test_both_heads_serve_a_page(serving_model, serving_model_e2e):
     request = InferInput(data, "image", "body", InferOptions(conf=0.02, max_det=40))
     settings = Settings()
     for path in (serving_model, serving_model_e2e):
-        analysis = analyse(request, load_model(path, intra_op_threads=1), settings)
+        analysis = analyse(request.document(), load_model(path, intra_op_threads=1), settings.limits)
         page = analysis.pages[0]
         boxes = page.detections.boxes
         assert 0 < len(page.detections) <= 40

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from bench import samples
+from invoice_core.model import load_model
+from invoice_core.pipeline import analyse, to_json
 from serving.inputs import InferInput
-from serving.model import load_model
-from serving.pipeline import analyse, to_json
 from serving.schemas import InferOptions
 from serving.settings import Settings
 
@@ -93,7 +93,7 @@ def test_served_detections_match_ultralytics_predict(serving_model, pages):
     served = []
     for path in pages:
         request = InferInput(path.read_bytes(), "image", "body", InferOptions(conf=conf))
-        served.append(to_json(analyse(request, model, settings))["detections"])
+        served.append(to_json(analyse(request.document(), model, settings.limits))["detections"])
     reference = _ultralytics(weights, pages, imgsz=model.info.imgsz, conf=conf, end2end=model.info.end2end)
 
     compared = 0

@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from serving.errors import InvalidOption
-from serving.postprocess import postprocess, resolve_classes
-from serving.preprocess import letterbox, prepare, to_tensor, unletterbox
+from invoice_core.errors import InvalidOption
+from invoice_core.postprocess import postprocess, resolve_classes
+from invoice_core.preprocess import letterbox, prepare, to_tensor, unletterbox
 
 pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("pillow_unpatched")]
 

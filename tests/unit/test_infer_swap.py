@@ -27,10 +27,11 @@ import boto3
 import numpy as np
 import pytest
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from moto import mock_aws
 
+from invoice_core.model import ModelHolder, load_model
 from serving.errors import PointerMissing, PointerUnreadable
-from serving.model import ModelHolder, load_model
 from serving.pointer import BAKED_IN, PointerReader, ssm_provider
 from serving.runtime import pointer_model_loader
 from serving.settings import Settings
@@ -401,7 +402,11 @@ def test_a_request_in_flight_finishes_on_the_model_it_started_with(container, aw
         started.set()
         swapped.wait(30)
         answers["old"] = handler.service.infer(
-            box.event, model=model, settings=handler.SETTINGS, s3=handler.s3_client, metrics=handler.metrics
+            APIGatewayProxyEvent(box.event),
+            model=model,
+            settings=handler.SETTINGS,
+            s3=handler.s3_client,
+            metrics=handler.metrics,
         )
 
     worker = threading.Thread(target=in_flight)

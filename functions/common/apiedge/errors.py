@@ -37,7 +37,7 @@ class ApiError(Exception):
         out: dict[str, Any] = {
             "error": self.code,
             "message": self.message,
-            "status": self.status,
+            "status": int(self.status),
             "request_id": request_id,
         }
         if self.details:

@@ -1,31 +1,26 @@
-"""Domain exceptions of the inference function. Each carries its HTTP status and a stable code;
-the handler maps them to JSON responses in one place."""
+"""The inference API's refusals and the one table that gives each core refusal its HTTP status.
+
+The core (`invoice_core.errors`) says *why* a document is refused; this module says what that means
+on the wire. The handler registers `apiedge.http.install(..., adapt=as_api_error)` once.
+"""
 
 from __future__ import annotations
 
 from http import HTTPStatus
 
+from apiedge.errors import ApiError, InvalidRequest
+from invoice_core import errors as core
 
-class ServingError(Exception):
+
+class ServingError(ApiError):
     """Base: a request the function refuses, with a message meant for the client."""
 
-    status: HTTPStatus = HTTPStatus.BAD_REQUEST
-    code: str = "bad_request"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    status = HTTPStatus.BAD_REQUEST
+    code = "invalid_request"
 
 
 class BadRequest(ServingError):
     """Malformed request: empty body, bad JSON, bad base64, bad multipart, missing field."""
-
-
-class InvalidOption(ServingError):
-    """An option is unknown, given twice or out of range."""
-
-    status = HTTPStatus.UNPROCESSABLE_ENTITY
-    code = "invalid_option"
 
 
 class UnsupportedMediaType(ServingError):
@@ -36,27 +31,14 @@ class UnsupportedMediaType(ServingError):
 
 
 class PayloadTooLarge(ServingError):
-    """Body, S3 object, page count or pixel count above a configured limit."""
+    """Body or S3 object above a configured limit."""
 
     status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
     code = "payload_too_large"
 
 
-class TooManyPixels(PayloadTooLarge):
-    """Image dimensions (read from the header, before decoding) above the pixel limit."""
-
-    code = "too_many_pixels"
-
-
-class UndecodableImage(ServingError):
-    """The bytes claim to be an image or PDF but cannot be decoded: corrupt, truncated, encrypted."""
-
-    status = HTTPStatus.UNPROCESSABLE_ENTITY
-    code = "undecodable_input"
-
-
 class ForbiddenSource(ServingError):
-    """An S3 reference outside the project's upload bucket."""
+    """An S3 reference this caller may not read (outside the uploads this API issued)."""
 
     status = HTTPStatus.FORBIDDEN
     code = "forbidden_source"
@@ -69,13 +51,6 @@ class SourceNotFound(ServingError):
     code = "object_not_found"
 
 
-class RouteNotFound(ServingError):
-    """No route for this method and path."""
-
-    status = HTTPStatus.NOT_FOUND
-    code = "not_found"
-
-
 class FeatureDisabled(ServingError):
     """A feature that needs configuration this deployment lacks (e.g. no upload bucket)."""
 
@@ -83,8 +58,25 @@ class FeatureDisabled(ServingError):
     code = "not_configured"
 
 
-class ModelUnavailable(Exception):
-    """No model could be loaded (neither MODEL_URI nor the baked-in file); a server fault, not bad input."""
+# The core's refusals on the wire (most specific class first).
+CORE_STATUS: tuple[tuple[type[core.InputRejected], HTTPStatus], ...] = (
+    (core.TooManyPixels, HTTPStatus.REQUEST_ENTITY_TOO_LARGE),
+    (core.InputTooLarge, HTTPStatus.REQUEST_ENTITY_TOO_LARGE),
+    (core.UnsupportedInput, HTTPStatus.UNSUPPORTED_MEDIA_TYPE),
+    (core.UndecodableInput, HTTPStatus.UNPROCESSABLE_ENTITY),
+    (core.InvalidOption, HTTPStatus.UNPROCESSABLE_ENTITY),
+    (core.InputRejected, HTTPStatus.BAD_REQUEST),
+)
+
+
+def as_api_error(exc: Exception) -> ApiError | None:
+    """A core refusal as the API error that carries its status and the core's code."""
+    if not isinstance(exc, core.InputRejected):
+        return None
+    status = next(status for kind, status in CORE_STATUS if isinstance(exc, kind))
+    error = InvalidRequest(exc.message)
+    error.status, error.code = int(status), exc.code
+    return error
 
 
 class PointerUnreadable(Exception):

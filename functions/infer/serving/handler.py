@@ -9,12 +9,12 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from apiedge import http
 from serving import service
-from serving.errors import RouteNotFound, ServingError
+from serving.errors import as_api_error
 from serving.runtime import lazy_s3_client, load_models
 from serving.settings import Settings
 
@@ -25,36 +25,20 @@ metrics = Metrics()
 app = APIGatewayRestResolver()
 s3_client = lazy_s3_client(tracer)
 MODELS = load_models(SETTINGS, s3_client, logger, tracer=tracer, metrics=metrics)
+http.install(app, logger=logger, metrics=metrics, refused_metric="Refused", adapt=as_api_error)
 
 
 @app.post("/infer")
 @tracer.capture_method(capture_response=False)
 def infer() -> Response:
-    event = app.current_event.raw_event
     model = MODELS.for_request()  # checks the model pointer when due (hot swap, serving/swap.py)
-    return service.infer(event, model=model, settings=SETTINGS, s3=s3_client, metrics=metrics)
+    return service.infer(app.current_event, model=model, settings=SETTINGS, s3=s3_client, metrics=metrics)
 
 
 @app.post("/infer/upload-url")
 @tracer.capture_method
 def upload_url() -> Response:
-    event = app.current_event.raw_event
-    return service.upload_url(event, settings=SETTINGS, client=s3_client(), metrics=metrics)
-
-
-@app.exception_handler([ServingError, NotFoundError])
-def refused(exc: ServingError | NotFoundError) -> Response:
-    event = app.current_event
-    if isinstance(exc, NotFoundError):
-        exc = RouteNotFound(f"no route for {event.http_method} {event.path}")
-    logger.info("request refused", extra={"code": exc.code, "status": int(exc.status), "reason": exc.message})
-    return service.refusal(exc, event.request_context.request_id, metrics)
-
-
-@app.exception_handler(Exception)
-def crashed(_: Exception) -> Response:
-    logger.exception("unhandled error")
-    return service.failure(app.current_event.request_context.request_id, metrics)
+    return service.upload_url(app.current_event, settings=SETTINGS, client=s3_client(), metrics=metrics)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

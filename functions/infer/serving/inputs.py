@@ -13,16 +13,20 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import multipart
 
+from apiedge.http import loads_json
+from invoice_core.pdf import is_pdf
+from invoice_core.pipeline import Document
 from serving.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
-from serving.pdf import is_pdf
 from serving.schemas import InferOptions, parse_json_request, parse_options
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 IMAGE_TYPES = frozenset({"image/jpeg", "image/jpg", "image/png", "image/webp", "image/tiff", "image/bmp"})
 PDF_TYPE = "application/pdf"
@@ -44,11 +48,17 @@ class InferInput:
     source: Literal["body", "json", "multipart", "s3"]
     options: InferOptions
 
+    def document(self) -> Document:
+        """What the core analyses."""
+        opts = self.options
+        return Document(self.data, self.kind, conf=opts.conf, max_det=opts.max_det, classes=opts.classes)
 
-def read_request(event: Mapping[str, Any], *, max_bytes: int, fetch_s3: Callable[[str], bytes]) -> InferInput:
-    """Parse a REST proxy event (a dict, as Lambda delivers it)."""
-    headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
-    media_type, params = multipart.parse_options_header(headers.get("content-type") or "")
+
+def read_request(
+    event: APIGatewayProxyEvent, *, max_bytes: int, fetch_s3: Callable[[str], bytes]
+) -> InferInput:
+    """Parse a REST proxy event (Powertools' event object: case-insensitive headers)."""
+    media_type, params = multipart.parse_options_header(event.headers.get("content-type") or "")
     media_type = media_type.lower()
     query = query_options(event)
     if not media_type:
@@ -67,10 +77,10 @@ def read_request(event: Mapping[str, Any], *, max_bytes: int, fetch_s3: Callable
     return _json(body, query, max_bytes, fetch_s3)
 
 
-def query_options(event: Mapping[str, Any]) -> dict[str, Any]:
+def query_options(event: APIGatewayProxyEvent) -> dict[str, Any]:
     """Query parameters; a repeated one (`classes=1&classes=2`) becomes a list."""
-    multi = event.get("multiValueQueryStringParameters") or {}
-    single = event.get("queryStringParameters") or {}
+    multi = event.multi_value_query_string_parameters
+    single = event.query_string_parameters
     merged: dict[str, Any] = {}
     for key in {*multi, *single}:
         values = multi.get(key) or [single.get(key, "")]
@@ -78,12 +88,12 @@ def query_options(event: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def raw_body(event: Mapping[str, Any], *, max_bytes: int, binary: bool, media_type: str) -> bytes:
+def raw_body(event: APIGatewayProxyEvent, *, max_bytes: int, binary: bool, media_type: str) -> bytes:
     """The body as bytes, undoing API Gateway's base64; size checked before decoding."""
-    text = event.get("body")
+    text = event.body
     if not text:
         raise BadRequest("empty body: send the image, PDF or JSON in the request body")
-    if event.get("isBase64Encoded"):
+    if event.is_base64_encoded:
         if len(text) * 3 // 4 > max_bytes:
             raise PayloadTooLarge(f"body is larger than the limit of {max_bytes:,} bytes")
         try:
@@ -101,11 +111,7 @@ def raw_body(event: Mapping[str, Any], *, max_bytes: int, binary: bool, media_ty
 
 
 def _json(body: bytes, query: dict[str, Any], max_bytes: int, fetch_s3: Callable[[str], bytes]) -> InferInput:
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequest(f"body is not valid JSON: {exc}") from exc
-    request = parse_json_request(payload)
+    request = parse_json_request(loads_json(body))
     options = parse_options(query, request.options())
     if request.s3_uri is not None:
         data = fetch_s3(request.s3_uri)

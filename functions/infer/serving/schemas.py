@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from serving.errors import BadRequest, InvalidOption
+from invoice_core.errors import InvalidOption
+from serving.errors import BadRequest
 
 MAX_DET_LIMIT = 300  # the end-to-end head emits 300 rows; Ultralytics' default max_det
 

@@ -7,18 +7,18 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field
+
+from apiedge.settings import EnvSettings
+from invoice_core.pipeline import Limits
 
 LAMBDA_MB_PER_VCPU = 1769  # Lambda gives one full vCPU at 1,769 MB and scales linearly
 
 
-class Settings(BaseModel):
+class Settings(EnvSettings):
     """Limits, model location and runtime knobs; field aliases are the environment variable names."""
-
-    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
 
     model_path: Path = Field(Path("/opt/ml/model/model.onnx"), alias="MODEL_PATH")
     model_uri: str | None = Field(
@@ -53,16 +53,17 @@ class Settings(BaseModel):
     ort_intra_op_threads: int = Field(0, ge=0, le=64, alias="ORT_INTRA_OP_THREADS")  # 0: from Lambda vCPUs
     lambda_memory_mb: int | None = Field(None, alias="AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
 
-    @field_validator("model_uri", "upload_bucket", "model_pointer_parameter", mode="before")
-    @classmethod
-    def _blank_is_none(cls, value: object) -> object:
-        """CloudFormation cannot pass null; an empty parameter means 'not set'."""
-        return None if isinstance(value, str) and not value.strip() else value
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Build from an environment mapping (os.environ by default)."""
-        return cls.model_validate(dict(os.environ if environ is None else environ))
+    @property
+    def limits(self) -> Limits:
+        """The core's budgets and defaults."""
+        return Limits(
+            max_pixels=self.max_pixels,
+            pdf_dpi=self.pdf_dpi,
+            pdf_max_pages=self.pdf_max_pages,
+            default_conf=self.default_conf,
+            nms_iou=self.nms_iou,
+            reduced_decode=self.reduced_decode,
+        )
 
     @property
     def intra_op_threads(self) -> int:

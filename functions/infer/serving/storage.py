@@ -13,11 +13,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from invoice_core.errors import ModelUnavailable
 from serving.errors import (
     BadRequest,
     FeatureDisabled,
     ForbiddenSource,
-    ModelUnavailable,
     PayloadTooLarge,
     SourceNotFound,
     UnsupportedMediaType,

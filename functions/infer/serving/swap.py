@@ -26,8 +26,8 @@ from collections.abc import Callable
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import Metrics, MetricUnit
 
+from invoice_core.model import LoadedModel, ModelHolder
 from serving.errors import PointerMissing, PointerUnreadable
-from serving.model import LoadedModel, ModelHolder
 from serving.pointer import BAKED_IN, ModelKey, ModelPointer, PointerReader, one_line
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from serving.errors import InvalidOption
+from invoice_core.errors import InvalidOption
 
 MAX_NMS_CANDIDATES = 30000  # Ultralytics' max_nms: bounds NMS time on a pathological output
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from serving.postprocess import Detections
+from invoice_core.postprocess import Detections
 
 _PALETTE = (  # BGR, distinct on white paper
     (56, 56, 255), (151, 157, 255), (31, 112, 255), (29, 178, 255), (49, 210, 207),

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from serving.errors import BadRequest, TooManyPixels, UndecodableImage, UnsupportedMediaType
+from invoice_core.errors import EmptyInput, TooManyPixels, UndecodableInput, UnsupportedInput
 
 # Pillow format name -> what we accept. MPO is how Pillow names many phone-camera JPEGs (its JPEG
 # opener returns them), so it is a result to map, not a format to ask for.
@@ -62,7 +62,7 @@ class ImageHeader:
 def read_header(data: bytes, *, max_pixels: int) -> ImageHeader:
     """Identify the format and size from the header and enforce the pixel limit."""
     if not data:
-        raise BadRequest("empty image")
+        raise EmptyInput("empty image")
     try:
         with Image.open(io.BytesIO(data), formats=_OPEN_AS) as probe:
             width, height = probe.size
@@ -73,13 +73,11 @@ def read_header(data: bytes, *, max_pixels: int) -> ImageHeader:
                 )
             orientation = _orientation(probe)
     except UnidentifiedImageError as exc:
-        raise UnsupportedMediaType(
-            "not a supported image: send JPEG, PNG, WebP, TIFF, BMP or PDF bytes"
-        ) from exc
+        raise UnsupportedInput("not a supported image: send JPEG, PNG, WebP, TIFF, BMP or PDF bytes") from exc
     except (OSError, ValueError, SyntaxError, KeyError) as exc:  # Pillow's ways of saying "corrupt header"
-        raise UndecodableImage(f"corrupt image header: {exc}") from exc
+        raise UndecodableInput(f"corrupt image header: {exc}") from exc
     if width < 1 or height < 1:
-        raise UndecodableImage("image has no pixels")
+        raise UndecodableInput("image has no pixels")
     return ImageHeader(fmt, width, height, orientation)
 
 
@@ -99,7 +97,7 @@ def decode_image(data: bytes, *, max_pixels: int, reduce_to: tuple[int, int] | N
         flags |= cv2.IMREAD_UNCHANGED  # keep alpha and 16-bit so they are converted properly below
     pixels = cv2.imdecode(buffer, flags)
     if pixels is None:
-        raise UndecodableImage(f"{header.format.upper()} data is corrupt or truncated")
+        raise UndecodableInput(f"{header.format.upper()} data is corrupt or truncated")
     bgr = orient(to_bgr8(pixels), header.orientation)
     swap = header.orientation in (5, 6, 7, 8)
     width, height = (header.height, header.width) if swap else (header.width, header.height)
@@ -134,7 +132,7 @@ def to_bgr8(pixels: np.ndarray) -> np.ndarray:
     if pixels.dtype == np.uint16:
         pixels = (pixels >> 8).astype(np.uint8)  # what OpenCV's own IMREAD_COLOR does with 16-bit
     elif pixels.dtype != np.uint8:
-        raise UndecodableImage(f"unsupported sample format {pixels.dtype} (use 8- or 16-bit integer images)")
+        raise UndecodableInput(f"unsupported sample format {pixels.dtype} (use 8- or 16-bit integer images)")
     if pixels.ndim == 2:
         return cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR)
     channels = pixels.shape[2]
@@ -148,7 +146,7 @@ def to_bgr8(pixels: np.ndarray) -> np.ndarray:
         blended = colour.astype(np.float32) * alpha + _WHITE * (1.0 - alpha)
         out = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
         return cv2.cvtColor(out[:, :, 0], cv2.COLOR_GRAY2BGR) if channels == 2 else out
-    raise UndecodableImage(f"unsupported channel count {channels}")
+    raise UndecodableInput(f"unsupported channel count {channels}")
 
 
 # EXIF orientation -> the transform that makes the image upright (as Pillow's exif_transpose).

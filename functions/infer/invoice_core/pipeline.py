@@ -1,23 +1,50 @@
-"""One request's work: decode or render, letterbox, run, post-process, map boxes back; timed."""
+"""One document's work: decode or render, letterbox, run, post-process, map boxes back; timed.
+
+No Lambda or HTTP here: `Document` and `Limits` are plain values that each adapter builds.
+"""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from serving.annotate import draw, encode_jpeg, fit, stack_pages
-from serving.decode import DecodedImage, decode_image
-from serving.inputs import InferInput
-from serving.model import LoadedModel
-from serving.pdf import render_pdf
-from serving.postprocess import Detections, postprocess, resolve_classes
-from serving.preprocess import prepare, unletterbox
-from serving.settings import Settings
+from invoice_core.annotate import draw, encode_jpeg, fit, stack_pages
+from invoice_core.decode import DecodedImage, decode_image
+from invoice_core.model import LoadedModel
+from invoice_core.pdf import render_pdf
+from invoice_core.postprocess import Detections, postprocess, resolve_classes
+from invoice_core.preprocess import prepare, unletterbox
 
 STAGES = ("decode", "preprocess", "inference", "postprocess")
+MAX_DET_LIMIT = 300  # the end-to-end head emits 300 rows; Ultralytics' default max_det
+
+Kind = Literal["image", "pdf"]
+
+
+@dataclass(frozen=True)
+class Document:
+    """What to analyse: the bytes, their kind, and the detection options."""
+
+    data: bytes
+    kind: Kind
+    conf: float | None = None  # None: Limits.default_conf
+    max_det: int = MAX_DET_LIMIT
+    classes: tuple[int | str, ...] | None = None  # ids or names to keep; None: all
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Budgets and defaults of the deployment (the adapters build it from their settings)."""
+
+    max_pixels: int = 50_000_000
+    pdf_dpi: int = 150
+    pdf_max_pages: int = 10
+    default_conf: float = 0.25
+    nms_iou: float = 0.7
+    reduced_decode: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,25 +83,24 @@ class _Clock:
         self.mark = now
 
 
-def analyse(request: InferInput, model: LoadedModel, settings: Settings) -> Analysis:
-    """Run the model on every page of the request."""
+def analyse(document: Document, model: LoadedModel, limits: Limits) -> Analysis:
+    """Run the model on every page of the document."""
     started = time.perf_counter()
     info = model.info
-    options = request.options
-    classes = resolve_classes(options.classes, info.names)  # refuse bad options before any decoding
-    conf = settings.default_conf if options.conf is None else options.conf
-    analysis = Analysis(model=model, kind=request.kind, pages=[])
+    classes = resolve_classes(document.classes, info.names)  # refuse bad options before any decoding
+    conf = limits.default_conf if document.conf is None else document.conf
+    analysis = Analysis(model=model, kind=document.kind, pages=[])
     clock = _Clock(analysis.timings_ms)
-    if request.kind == "pdf":
+    if document.kind == "pdf":
         images = render_pdf(
-            request.data,
-            dpi=settings.pdf_dpi,
-            max_pages=settings.pdf_max_pages,
-            max_pixels=settings.max_pixels,
+            document.data,
+            dpi=limits.pdf_dpi,
+            max_pages=limits.pdf_max_pages,
+            max_pixels=limits.max_pixels,
         )
     else:
-        reduce_to = info.imgsz if settings.reduced_decode else None
-        images = [decode_image(request.data, max_pixels=settings.max_pixels, reduce_to=reduce_to)]
+        reduce_to = info.imgsz if limits.reduced_decode else None
+        images = [decode_image(document.data, max_pixels=limits.max_pixels, reduce_to=reduce_to)]
     clock.lap("decode")
     for image in images:
         tensor, transform = prepare(image.bgr, info.imgsz)
@@ -85,8 +111,8 @@ def analyse(request: InferInput, model: LoadedModel, settings: Settings) -> Anal
             output,
             end2end=info.end2end,
             conf=conf,
-            iou=settings.nms_iou,
-            max_det=options.max_det,
+            iou=limits.nms_iou,
+            max_det=document.max_det,
             classes=classes,
         )
         boxes = unletterbox(found.boxes, transform, image.bgr.shape[:2])

@@ -10,8 +10,8 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from serving.decode import DecodedImage, to_bgr8
-from serving.errors import PayloadTooLarge, TooManyPixels, UndecodableImage
+from invoice_core.decode import DecodedImage, to_bgr8
+from invoice_core.errors import InputTooLarge, TooManyPixels, UndecodableInput
 
 if TYPE_CHECKING:
     import pypdfium2 as pdfium
@@ -35,15 +35,15 @@ def render_pdf(data: bytes, *, dpi: int, max_pages: int, max_pixels: int) -> lis
         try:
             document = pdfium.PdfDocument(data)
         except pdfium.PdfiumError as exc:
-            raise UndecodableImage(
+            raise UndecodableInput(
                 f"cannot open PDF ({exc}); encrypted or corrupt PDFs are not supported"
             ) from exc
         try:
             count = len(document)
             if count == 0:
-                raise UndecodableImage("PDF has no pages")
+                raise UndecodableInput("PDF has no pages")
             if count > max_pages:
-                raise PayloadTooLarge(f"PDF has {count} pages; the limit is {max_pages}")
+                raise InputTooLarge(f"PDF has {count} pages; the limit is {max_pages}")
             return [_render_page(document, index, scale, max_pixels) for index in range(count)]
         finally:
             document.close()
@@ -61,14 +61,14 @@ def _render_page(document: pdfium.PdfDocument, index: int, scale: float, max_pix
                 f"page {index + 1} renders to {width}x{height} pixels; the limit is {max_pixels:,}"
             )
         if width < 1 or height < 1:
-            raise UndecodableImage(f"page {index + 1} has no area")
+            raise UndecodableInput(f"page {index + 1} has no area")
         bitmap = page.render(scale=scale)  # 3-byte BGR on white, what OpenCV expects
         try:
             pixels = to_bgr8(bitmap.to_numpy().copy())
         finally:
             bitmap.close()
     except pdfium.PdfiumError as exc:
-        raise UndecodableImage(f"cannot render page {index + 1}: {exc}") from exc
+        raise UndecodableInput(f"cannot render page {index + 1}: {exc}") from exc
     finally:
         page.close()
     return DecodedImage(bgr=pixels, width=pixels.shape[1], height=pixels.shape[0], format="pdf")

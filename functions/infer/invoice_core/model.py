@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from serving.errors import ModelUnavailable
+from invoice_core.errors import ModelUnavailable
 
 END2END_COLUMNS = 6
 
