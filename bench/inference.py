@@ -111,6 +111,10 @@ def make_inputs(plan: Plan) -> tuple[list[Path], list[Path]]:
 # ------------------------------------------------------------------------------------------ runs
 
 
+# What the image's /var/task holds: the adapter, the core (functions/infer) and apiedge.
+SERVING_PATH = os.pathsep.join(str(REPO / "functions" / name) for name in ("infer", "common"))
+
+
 def _serving_python() -> str:
     return str(SERVE_PYTHON) if SERVE_PYTHON.exists() else sys.executable
 
@@ -132,7 +136,7 @@ def worker(
 ) -> dict[str, Any]:
     """One bench.workers task in a fresh process."""
     python = _serving_python() if serving else sys.executable
-    path = str(REPO / "functions" / "infer") if serving else None
+    path = SERVING_PATH if serving else None
     if task.endswith("_cold"):
         cfg = {**cfg, "spawned": time.time()}
     out = _run([python, "-m", "bench.workers", task, json.dumps(cfg)], python_path=path, env=env)
@@ -176,7 +180,7 @@ def deps_size(venv: Path) -> dict[str, Any]:
 def import_profile(model: Path) -> list[tuple[str, float]]:
     """Where the handler's import time goes: `python -X importtime`, cumulative ms per top-level
     package at its first import (nested packages already imported count where they came first)."""
-    env = {**os.environ, **serving_env(model), "PYTHONPATH": str(REPO / "functions" / "infer")}
+    env = {**os.environ, **serving_env(model), "PYTHONPATH": SERVING_PATH}
     done = subprocess.run(
         [_serving_python(), "-X", "importtime", "-c", "from serving import handler"],
         cwd=REPO,

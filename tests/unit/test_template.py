@@ -405,3 +405,24 @@ def test_the_inference_image_copies_files_that_exist(source: str) -> None:
     context = ROOT / RESOURCES["InferFunction"]["Metadata"]["DockerContext"]
     assert list(context.glob(source)), f"{source} (Dockerfile COPY) is missing from the build context"
     assert not _docker_ignored(source, context), f"{source} (Dockerfile COPY) is excluded by .dockerignore"
+
+
+def test_the_layer_ships_the_shared_edge_package(tmp_path: Path) -> None:
+    """The layer's Makefile build (pip replaced by a no-op: no network here) copies apiedge, the one
+    copy of the edge code the zip functions import; the image copies the same folder."""
+    layer = RESOURCES["YoloDepsLayer"]
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    makefile = ROOT / layer["Properties"]["ContentUri"] / "Makefile"
+    done = subprocess.run(
+        ["make", "-f", str(makefile), "build-YoloDepsLayer", f"ARTIFACTS_DIR={tmp_path}", "PIP=true"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    shipped = sorted(p.name for p in (tmp_path / "python" / "apiedge").glob("*.py"))
+    assert shipped == sorted(p.name for p in (ROOT / "functions" / "common" / "apiedge").glob("*.py"))
+    dockerfile = (ROOT / RESOURCES["InferFunction"]["Metadata"]["Dockerfile"]).read_text()
+    assert "COPY functions/common/apiedge ${LAMBDA_TASK_ROOT}/apiedge" in dockerfile
+    for name in ("TriggerTrainingFunction", "PromoteModelFunction"):
+        assert {"Ref": "YoloDepsLayer"} in RESOURCES[name]["Properties"]["Layers"]
