@@ -1,0 +1,23 @@
+"""The queue worker's settings: the inference settings plus where results go (template -> env -> here)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from serving.settings import Settings
+
+
+class InboxSettings(Settings):
+    """Everything `serving.settings.Settings` has (model, budgets) and the pipeline's stores."""
+
+    invoices_table: str = Field(min_length=3, alias="INVOICES_TABLE")
+    invoices_bucket: str = Field(min_length=3, alias="INVOICES_BUCKET")
+    inbox_prefix: str = Field("inbox/", alias="INBOX_PREFIX")
+    results_prefix: str = Field("results/", alias="RESULTS_PREFIX")
+    event_bus: str = Field("default", min_length=1, alias="EVENT_BUS_NAME")
+    event_source: str = Field("invoice-yolo.inbox", min_length=1, alias="EVENT_SOURCE")
+    # Key fields whose absence sends an invoice to review (comma-separated class names).
+    key_fields: tuple[str, ...] = Field(
+        ("invoice_number", "invoice_date", "due_date", "total_amount", "payment_reference"),
+        alias="KEY_FIELDS",
+    )
