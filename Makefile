@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SRC_ROOTS := $(CURDIR) $(CURDIR)/training $(CURDIR)/functions/common $(CURDIR)/functions/infer $(CURDIR)/functions/trigger_training \
-             $(CURDIR)/functions/promote_model
+             $(CURDIR)/functions/promote_model $(CURDIR)/functions/invoice_results
 # Tool venvs: SAM CLI and checkov pin boto3 exactly (and differently), so each gets its own venv.
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
@@ -18,7 +18,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # `sam build` of a python3.12 zip function needs a python3.12 on PATH; pyenv has one beside 3.11 here.
 SAM_PYENV_VERSION ?= 3.11.7:3.12.1
 # Zip functions built by `lint-template` (image functions need Docker; they are tested another way).
-SAM_ZIP_FUNCTIONS ?= TriggerTrainingFunction PromoteModelFunction
+SAM_ZIP_FUNCTIONS ?= TriggerTrainingFunction PromoteModelFunction InvoiceResultsFunction
 SAM_BUILD_DIR := build/sam
 # Serving-only venv: functions/infer/requirements.txt alone, as the image installs it, on Lambda's
 # Python 3.12 when there is one (else $(PYTHON)). The bench measures its size; a test imports the
@@ -101,7 +101,7 @@ tools: $(SAM_STAMP) $(CHECKOV_STAMP)  ## Tool venvs for the template (.venv-sam,
 # `sam build <Function>` does not persist SAM's own cache for a single resource, and SAM would key a
 # function on its CodeUri only (not training/, which the trigger's Makefile build ships): so make
 # decides, rebuilding when any input of the zip functions changes.
-SAM_BUILD_INPUTS := template.yaml $(shell find functions/trigger_training functions/promote_model layers training \
+SAM_BUILD_INPUTS := template.yaml $(shell find functions/trigger_training functions/promote_model functions/invoice_results functions/common layers training \
   -type f \( -name '*.py' -o -name '*.txt' -o -name Makefile \) -not -path '*/__pycache__/*' 2>/dev/null)
 
 $(SAM_BUILD_DIR)/.built: $(SAM_STAMP) $(SAM_BUILD_INPUTS)

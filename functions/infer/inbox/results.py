@@ -14,16 +14,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any, Literal
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
+
+from apiedge.dynamo import from_dynamo, to_dynamo
 
 Status = Literal["done", "needs_review", "rejected", "failed"]
 FINAL: frozenset[str] = frozenset({"done", "needs_review", "rejected"})
 DETAIL_TYPE = "Invoice Processed"
-_SERIALIZE, _DESERIALIZE = TypeSerializer(), TypeDeserializer()
 _NOT_FINAL = "attribute_not_exists(id) OR #status = :failed"
 
 
@@ -61,27 +60,6 @@ class InvoiceRecord:
         if self.error:
             out["error"] = self.error
         return out
-
-
-def to_dynamo(doc: dict[str, Any]) -> dict[str, Any]:
-    """A JSON-like dict as DynamoDB attributes (floats as Decimal, as DynamoDB requires)."""
-    clean = json.loads(json.dumps(doc), parse_float=Decimal)
-    return {key: _SERIALIZE.serialize(value) for key, value in clean.items()}
-
-
-def from_dynamo(item: dict[str, Any]) -> dict[str, Any]:
-    """DynamoDB attributes as JSON-ready values (Decimal -> int or float)."""
-    return _plain({key: _DESERIALIZE.deserialize(value) for key, value in item.items()})
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | set | tuple):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _now() -> str:

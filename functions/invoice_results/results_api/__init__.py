@@ -1,0 +1,1 @@
+"""`GET /invoices/{id}` and `GET /invoices?status=...`: what the inbox pipeline recorded."""
