@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,6 +155,7 @@ class StandIn:
         self._server: Any = None
         self._endpoint: str | None = None
         self._hosts: dict[str, FunctionHost] = {}
+        self._hosts_lock = threading.Lock()  # callers and the EventBridge delivery thread create them
         self._saved_env: dict[str, str | None] = {}
 
     # -- lifecycle
@@ -327,11 +329,12 @@ class StandIn:
 
     def function(self, logical_id: str) -> FunctionHost:
         """The local container of a template function (created on first use)."""
-        if logical_id not in self._hosts:
-            if logical_id not in self.stack.functions():
-                raise KeyError(f"{logical_id} is not a function the stand-in can run")
-            self._hosts[logical_id] = FunctionHost(self._spec(logical_id))
-        return self._hosts[logical_id]
+        with self._hosts_lock:  # one container per function, whichever thread asks first
+            if logical_id not in self._hosts:
+                if logical_id not in self.stack.functions():
+                    raise KeyError(f"{logical_id} is not a function the stand-in can run")
+                self._hosts[logical_id] = FunctionHost(self._spec(logical_id))
+            return self._hosts[logical_id]
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         """Invoke a function with any event, as Lambda would."""
