@@ -225,7 +225,7 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
     with running_stack({}, port=args.port) as (aws, _, api):
         print(f"Local stack on {api.base} (moto at {aws.endpoint_url}); routes from template.yaml:")
         for route in aws.local_api().routes:
-            print(f"  {route.method:6} {api.base}{route.path}  -> {route.function.logical_id}")
+            print(f"  {route.method:6} {api.base}{route.path}  -> {route.function_id}")
         print("Ctrl-C stops.", flush=True)
         with suppress(KeyboardInterrupt):
             threading.Event().wait()

@@ -1,19 +1,22 @@
 """Serve the template's API routes on 127.0.0.1 without Docker, like `sam local start-api`.
 
-Routes come from `template.yaml` itself: every `AWS::Serverless::Function` with `Api` events.
-The handler is `Handler` + `CodeUri` for zip functions, and `ImageConfig.Command` or the
-Dockerfile's `CMD` for image functions (the code root is where the Dockerfile `COPY`s the handler's
-package from). Each HTTP request becomes the API Gateway REST (v1) proxy event API Gateway would
-send (binary bodies base64 per `BinaryMediaTypes`, headers and multi-value headers, query strings,
-path parameters, request context), the same handler is called in-process, and its proxy response
-goes back (base64 bodies decoded when the request's first `Accept` type is a binary media type,
-API Gateway's rule).
+Routes come from `template.yaml` itself (read by `devkit.template`, the project's one template
+reader): every `AWS::Serverless::Function` with `Api` events, run by `devkit.function_host`.
+Each HTTP request becomes the API Gateway REST (v1) proxy event API Gateway would send (binary
+bodies base64 per `BinaryMediaTypes`, headers and multi-value headers, query strings, path
+parameters, request context), the same handler is called in-process, and its proxy response goes
+back (base64 bodies decoded when the request's first `Accept` type is a binary media type, API
+Gateway's rule).
 
 Why the standard library's ThreadingHTTPServer: no dependency, loopback-only, and one thread per
 connection is plenty for a developer and for a bounded load run. Handlers are called one at a
 time (as one Lambda container serves one request at a time), because each function's
 environment variables are applied process-wide while it runs. Not emulated: API keys, IAM auth,
 CORS preflight answers, the function timeout.
+
+On its own (`python -m devkit.local_api`) resources are named by their logical ids, as
+`sam local` does; the embedded stand-in (`devkit.stand_in`) serves the same router with the
+names and environment of the stack it created.
 
     python -m devkit.local_api --port 3000
     curl --data-binary @invoice.jpg -H 'Content-Type: image/jpeg' localhost:3000/infer
@@ -23,50 +26,36 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
-import importlib
 import ipaddress
 import json
 import logging
 import os
 import re
-import sys
-import threading
-import time
 import traceback
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from devkit.function_host import ACCOUNT_ID, FunctionHost
+from devkit.template import StackContext, StackTemplate, load_template
+
+__all__ = ["LocalApi", "Route", "api_routes", "build_event", "load_template", "make_server", "serve"]
+# load_template stays importable from here: bench/make_events.py reads the template through it.
 
 log = logging.getLogger("devkit.local_api")
 
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024  # API Gateway REST payload limit
 LAMBDA_MAX_EVENT = 6 * 1024 * 1024  # synchronous Lambda invocation payload limit
-ACCOUNT_ID = "123456789012"
 LOCAL_API_ID = "local"
-PSEUDO_PARAMETERS = {"AWS::AccountId": ACCOUNT_ID, "AWS::Partition": "aws", "AWS::StackName": "local"}
 SOCKET_TIMEOUT_S = 60
 
 
 # --------------------------------------------------------------------------- the template
-
-
-@dataclass(frozen=True)
-class FunctionSpec:
-    """One function: how to import its handler and with which environment."""
-
-    logical_id: str
-    handler: str  # module.attr
-    code_root: Path
-    environment: dict[str, str]
-    memory_mb: int
-    timeout_s: int
 
 
 @dataclass(frozen=True)
@@ -75,7 +64,7 @@ class Route:
 
     method: str  # upper case, or ANY
     path: str  # template path, e.g. /train/{job}
-    function: FunctionSpec
+    function_id: str  # the function's logical id
     stage: str
     binary_media_types: tuple[str, ...]
     pattern: re.Pattern[str] = field(compare=False)
@@ -86,59 +75,27 @@ class Route:
         return (int("+}" in self.path), self.path.count("{"), -len(self.path))
 
 
-def load_template(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Parse a SAM/CloudFormation template, short-form tags (`!Ref`, `!Sub`) included."""
-    from cfnlint.decode import cfn_yaml  # noqa: PLC0415 - dev tool dependency, loaded when needed
-
-    return cfn_yaml.load(str(path))
-
-
-def discover_routes(
-    template: Mapping[str, Any],
-    template_dir: Path,
-    *,
-    env: Mapping[str, str] | None = None,
-    refs: Mapping[str, str] | None = None,
-    parameters: Mapping[str, str] | None = None,
-) -> list[Route]:
-    """Every Api event of every serverless function, most specific first."""
-    resolver = _Resolver(template, refs or {}, parameters or {})
-    resources = template.get("Resources", {})
-    globals_fn = template.get("Globals", {}).get("Function", {})
-    globals_api = template.get("Globals", {}).get("Api", {})
+def api_routes(stack: StackTemplate) -> list[Route]:
+    """Every Api event of every active serverless function, most specific first."""
+    globals_api = (stack.template.get("Globals") or {}).get("Api") or {}
     routes: list[Route] = []
-    for logical_id, resource in resources.items():
-        if resource.get("Type") != "AWS::Serverless::Function":
-            continue
-        props = resource.get("Properties", {})
-        events = [e for e in (props.get("Events") or {}).values() if e.get("Type") == "Api"]
-        if not events:
-            continue
-        try:
-            spec = _function_spec(
-                logical_id,
-                resource,
-                globals_fn=globals_fn,
-                template_dir=template_dir,
-                resolver=resolver,
-                overrides=env or {},
-            )
-        except (OSError, ValueError, KeyError) as exc:  # one broken function must not take the others down
-            log.error("%s: skipped, cannot work out its handler: %s", logical_id, exc)
-            continue
-        for event in events:
-            event_props = event.get("Properties", {})
-            api = _api_properties(event_props.get("RestApiId"), resources, globals_api)
+    for logical_id in stack.functions():
+        events = (stack.resources[logical_id].get("Properties") or {}).get("Events") or {}
+        for event in events.values():
+            if event.get("Type") != "Api":
+                continue
+            props = event.get("Properties") or {}
+            api = _api_properties(props.get("RestApiId"), stack.resources, globals_api)
             routes.append(
                 Route(
-                    method=str(event_props.get("Method", "ANY")).upper(),
-                    path=str(event_props["Path"]),
-                    function=spec,
-                    stage=str(resolver.value(api.get("StageName", "Prod")) or "Prod"),
+                    method=str(props.get("Method", "ANY")).upper(),
+                    path=str(props["Path"]),
+                    function_id=logical_id,
+                    stage=str(stack.resolve(api.get("StageName", "Prod")) or "Prod"),
                     binary_media_types=tuple(
                         str(t).replace("~1", "/") for t in api.get("BinaryMediaTypes") or []
                     ),
-                    pattern=_path_pattern(str(event_props["Path"])),
+                    pattern=_path_pattern(str(props["Path"])),
                 )
             )
     return sorted(routes, key=lambda r: r.specificity)
@@ -149,104 +106,8 @@ def _api_properties(
 ) -> dict[str, Any]:
     logical = rest_api_id.get("Ref") if isinstance(rest_api_id, Mapping) else None
     if logical and logical in resources:
-        return {**globals_api, **resources[logical].get("Properties", {})}
+        return {**globals_api, **(resources[logical].get("Properties") or {})}
     return dict(globals_api)  # the implicit API SAM creates
-
-
-def _function_spec(
-    logical_id: str,
-    resource: Mapping[str, Any],
-    *,
-    globals_fn: Mapping[str, Any],
-    template_dir: Path,
-    resolver: _Resolver,
-    overrides: Mapping[str, str],
-) -> FunctionSpec:
-    props = {**globals_fn, **resource.get("Properties", {})}
-    variables = {
-        **(globals_fn.get("Environment", {}).get("Variables") or {}),
-        **(resource.get("Properties", {}).get("Environment", {}).get("Variables") or {}),
-    }
-    environment: dict[str, str] = {}
-    for key, raw in variables.items():
-        value = resolver.value(raw)
-        if value is None:
-            log.warning("%s: cannot resolve %s locally; leaving it unset", logical_id, key)
-        else:
-            environment[key] = value
-    memory = int(resolver.value(props.get("MemorySize", 128)) or 128)
-    timeout = int(resolver.value(props.get("Timeout", 3)) or 3)
-    environment.update(
-        AWS_LAMBDA_FUNCTION_NAME=logical_id,
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(memory),
-        AWS_REGION=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-    )
-    if props.get("PackageType") == "Image":
-        handler, code_root, image_env = _image_handler(resource, props, template_dir)
-        environment = {**image_env, **environment}  # the function's configuration wins over the image's ENV
-    else:
-        handler = str(props["Handler"])
-        code_root = (template_dir / str(props.get("CodeUri", "."))).resolve()
-    environment.update(overrides)
-    return FunctionSpec(logical_id, handler, code_root, environment, memory, timeout)
-
-
-def _image_handler(
-    resource: Mapping[str, Any], props: Mapping[str, Any], template_dir: Path
-) -> tuple[str, Path, dict[str, str]]:
-    """Handler, code root and environment of an image function, from its Dockerfile.
-
-    `ENV` values that name a file the Dockerfile `COPY`s in (the baked-in model) point at that
-    file's source in the repository instead, since no image filesystem exists locally.
-    """
-    metadata = resource.get("Metadata", {})
-    context = (template_dir / str(metadata.get("DockerContext", "."))).resolve()
-    dockerfile = context / str(metadata.get("Dockerfile", "Dockerfile"))
-    command = (props.get("ImageConfig") or {}).get("Command")
-    instructions = _dockerfile_instructions(dockerfile)
-    if not command:
-        cmd = [args for name, args in instructions if name == "CMD"]
-        if not cmd:
-            raise ValueError(f"{dockerfile}: no CMD and no ImageConfig.Command")
-        command = _exec_form(cmd[-1])
-    handler = str(command[0])
-    package = handler.split(".", 1)[0]
-    code_root = dockerfile.parent.resolve()
-    copied: dict[str, Path] = {}  # destination in the image -> source in the context
-    for name, args in instructions:
-        if name != "COPY":
-            continue
-        parts = [p for p in args.split() if not p.startswith("--")]
-        for source in parts[:-1]:
-            if Path(source).name == package:  # where the handler's package comes from
-                code_root = (context / source).parent.resolve()
-            copied[parts[-1]] = (context / source).resolve()
-    image_env: dict[str, str] = {}
-    for name, args in instructions:
-        if name == "ENV" and "=" in args:
-            for pair in args.split():
-                key, _, value = pair.partition("=")
-                image_env[key] = str(copied[value]) if value in copied else value
-    return handler, code_root, image_env
-
-
-def _dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
-    text = path.read_text(encoding="utf-8").replace("\\\n", " ")
-    out = []
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped and not stripped.startswith("#"):
-            name, _, args = stripped.partition(" ")
-            out.append((name.upper(), args.strip()))
-    return out
-
-
-def _exec_form(args: str) -> list[str]:
-    try:
-        value = json.loads(args)
-    except json.JSONDecodeError:
-        return args.split()
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
 def _path_pattern(path: str) -> re.Pattern[str]:
@@ -259,66 +120,6 @@ def _path_pattern(path: str) -> re.Pattern[str]:
         elif segment:
             regex += "/" + re.escape(segment)
     return re.compile(f"^{regex or '/'}/?$")
-
-
-class _Resolver:
-    """Resolves the intrinsics an Environment block uses: Ref, Sub, GetAtt (locally stubbed)."""
-
-    def __init__(
-        self, template: Mapping[str, Any], refs: Mapping[str, str], parameters: Mapping[str, str]
-    ) -> None:
-        self.parameters = {
-            name: str(parameters.get(name, spec.get("Default", "")))
-            for name, spec in (template.get("Parameters") or {}).items()
-        }
-        self.resources = set(template.get("Resources") or {})
-        self.refs = refs
-
-    def ref(self, name: str) -> str | None:
-        if name in self.refs:
-            return self.refs[name]
-        if name in self.parameters:
-            return self.parameters[name]
-        if name == "AWS::Region":
-            return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-        if name in PSEUDO_PARAMETERS:
-            return PSEUDO_PARAMETERS[name]
-        if name in self.resources:
-            return name  # what `sam local` does for a resource it does not create
-        return None
-
-    def value(self, raw: Any) -> str | None:
-        if isinstance(raw, bool):
-            return str(raw).lower()
-        if isinstance(raw, str | int | float):
-            return str(raw)
-        if isinstance(raw, Mapping) and len(raw) == 1:
-            ((fn, arg),) = raw.items()
-            if fn == "Ref":
-                return self.ref(str(arg))
-            if fn == "Fn::Sub":
-                return self._sub(arg)
-            if fn == "Fn::GetAtt":
-                target = ".".join(arg) if isinstance(arg, list) else str(arg)
-                return self.refs.get(target, target)
-        return None
-
-    def _sub(self, arg: Any) -> str | None:
-        text, variables = (arg[0], arg[1]) if isinstance(arg, list) else (arg, {})
-        missing = []
-
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name in variables:
-                return self.value(variables[name]) or ""
-            value = self.ref(name) if "." not in name else self.refs.get(name, name)
-            if value is None:
-                missing.append(name)
-                return ""
-            return value
-
-        out = re.sub(r"\$\{([^}!]+)\}", replace, str(text))
-        return None if missing else out
 
 
 # --------------------------------------------------------------------------- events and responses
@@ -449,94 +250,28 @@ def _gateway_error(status: HTTPStatus, message: str) -> tuple[int, list[tuple[st
     return int(status), [("Content-Type", "application/json"), ("x-amzn-ErrorType", status.phrase)], body
 
 
-# --------------------------------------------------------------------------- invoking handlers
-
-
-@dataclass
-class LocalContext:
-    """The parts of Lambda's context object that handlers and Powertools read."""
-
-    function_name: str
-    memory_limit_in_mb: int
-    aws_request_id: str
-    timeout_s: int
-    function_version: str = "$LATEST"
-    started: float = field(default_factory=time.monotonic)
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:us-east-1:{ACCOUNT_ID}:function:{self.function_name}"
-
-    @property
-    def log_group_name(self) -> str:
-        return f"/aws/lambda/{self.function_name}"
-
-    @property
-    def log_stream_name(self) -> str:
-        return "local"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.timeout_s - (time.monotonic() - self.started)) * 1000))
-
-
-# Environment variables are process-wide, and each function has its own: one invocation (or
-# import) at a time in this process, with that function's environment applied while it runs.
-_INVOKE_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def applied_environment(values: Mapping[str, str]) -> Iterator[None]:
-    """Set `values` in os.environ for the block, then restore what was there."""
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
-
-
-class FunctionRunner:
-    """One 'container' per function: its handler is imported once and called with the function's
-    environment applied (module-level settings read it at import, boto3 at client creation)."""
-
-    def __init__(self, spec: FunctionSpec) -> None:
-        self.spec = spec
-        self._handler: Any = None
-
-    def _load(self) -> Any:
-        if self._handler is None:
-            module_name, _, attr = self.spec.handler.rpartition(".")
-            root = str(self.spec.code_root)
-            if root not in sys.path:
-                sys.path.insert(0, root)
-            self._handler = getattr(importlib.import_module(module_name), attr)
-        return self._handler
-
-    def invoke(self, event: dict[str, Any]) -> Any:
-        """Call the handler with a Lambda-like context; one call at a time in this process."""
-        with _INVOKE_LOCK, applied_environment(self.spec.environment):
-            handler = self._load()
-            context = LocalContext(
-                self.spec.logical_id,
-                self.spec.memory_mb,
-                event["requestContext"]["requestId"],
-                self.spec.timeout_s,
-            )
-            return handler(event, context)
+# --------------------------------------------------------------------------- the router
 
 
 class LocalApi:
-    """Routes + function runners; `dispatch` is the whole request/response translation."""
+    """Routes + the hosts of their functions; `dispatch` is the whole request/response translation."""
 
-    def __init__(self, routes: Sequence[Route]) -> None:
-        self.routes = list(routes)
-        self.runners: dict[str, FunctionRunner] = {}
-        for route in self.routes:
-            self.runners.setdefault(route.function.logical_id, FunctionRunner(route.function))
+    def __init__(self, routes: Sequence[Route], host: Callable[[str], FunctionHost]) -> None:
+        """`host(logical_id)` gives a route's function host. A function whose handler cannot be
+        worked out is logged and its routes left out: one broken function must not take the
+        others down."""
+        self.routes: list[Route] = []
+        self.hosts: dict[str, FunctionHost] = {}
+        broken: set[str] = set()
+        for route in routes:
+            if route.function_id not in self.hosts and route.function_id not in broken:
+                try:
+                    self.hosts[route.function_id] = host(route.function_id)
+                except (OSError, ValueError, KeyError) as exc:
+                    log.error("%s: skipped, cannot work out its handler: %s", route.function_id, exc)
+                    broken.add(route.function_id)
+            if route.function_id in self.hosts:
+                self.routes.append(route)
 
     @classmethod
     def from_template(
@@ -544,13 +279,22 @@ class LocalApi:
         template: str | os.PathLike[str] = "template.yaml",
         *,
         env: Mapping[str, str] | None = None,
-        refs: Mapping[str, str] | None = None,
         parameters: Mapping[str, str] | None = None,
     ) -> LocalApi:
-        path = Path(template).resolve()
-        return cls(
-            discover_routes(load_template(path), path.parent, env=env, refs=refs, parameters=parameters)
+        """The server on its own: `sam local`'s names, this process's region, `env` over every
+        function's environment."""
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        context = StackContext(
+            stack_name="local", region=region, parameters=dict(parameters or {}), logical_names=True
         )
+        stack = StackTemplate.load(template, context)
+        overrides = dict(env or {})
+
+        def host(logical_id: str) -> FunctionHost:
+            spec = stack.function_spec(logical_id, strict=False)
+            return FunctionHost(replace(spec, environment={**spec.environment, **overrides}))
+
+        return cls(api_routes(stack), host)
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self.routes:
@@ -590,9 +334,9 @@ class LocalApi:
         if len(json.dumps(event)) > LAMBDA_MAX_EVENT:
             return _gateway_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Request Too Long")
         try:
-            result = self.runners[route.function.logical_id].invoke(event)
+            result = self.hosts[route.function_id].invoke(event)
         except Exception:  # a crashed handler is API Gateway's 502, and the server keeps serving
-            log.error("%s failed:\n%s", route.function.logical_id, traceback.format_exc())
+            log.error("%s failed:\n%s", route.function_id, traceback.format_exc())
             return _gateway_error(HTTPStatus.BAD_GATEWAY, "Internal server error")
         accept = next((v for k, v in headers if k.lower() == "accept"), None)
         status, out_headers, payload = proxy_response(
@@ -649,7 +393,6 @@ def make_server(
     template: str | os.PathLike[str] = "template.yaml",
     env: Mapping[str, str] | None = None,
     *,
-    refs: Mapping[str, str] | None = None,
     parameters: Mapping[str, str] | None = None,
     api: LocalApi | None = None,
 ) -> ThreadingHTTPServer:
@@ -660,7 +403,7 @@ def make_server(
     """
     if not ipaddress.ip_address(_resolve_loopback(host)).is_loopback:
         raise ValueError(f"refusing to bind {host}: the local API serves loopback only")
-    api = api or LocalApi.from_template(template, env=env, refs=refs, parameters=parameters)
+    api = api or LocalApi.from_template(template, env=env, parameters=parameters)
     handler = type("LocalApiHandler", (_RequestHandler,), {"api": api})
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
@@ -682,9 +425,7 @@ def serve(
     api: LocalApi = server.RequestHandlerClass.api  # type: ignore[attr-defined]
     bound_host, bound_port = server.server_address[:2]
     for route in api.routes:
-        print(
-            f"  {route.method:6} http://{bound_host}:{bound_port}{route.path}  -> {route.function.logical_id}"
-        )
+        print(f"  {route.method:6} http://{bound_host}:{bound_port}{route.path}  -> {route.function_id}")
     print(f"Local API on http://{bound_host}:{bound_port} (Ctrl-C stops)", flush=True)
     try:
         server.serve_forever()

@@ -1,8 +1,9 @@
 """SageMaker training jobs of the embedded stand-in, run on this machine with SageMaker's contract.
 
 The seam is on the stand-in's side, not in the trigger function: `LocalTraining(stand_in).attach()`
-wraps `CreateTrainingJob` of moto's SageMaker backend (the stand-in's account and region only) and
-adds `StopTrainingJob`, which moto lacks. The trigger's unchanged boto3 client, pointed at the
+takes over `CreateTrainingJob` of moto's SageMaker backend (the stand-in's account and region only)
+and adds `StopTrainingJob`, which moto lacks, through `devkit.moto_sagemaker` (the one module that
+touches moto's internals). The trigger's unchanged boto3 client, pointed at the
 stand-in by `AWS_ENDPOINT_URL`, creates the job as it would on AWS; here it then really runs:
 
 1. an `/opt/ml`-like tree in a temporary directory: `input/data/<channel>/` downloaded from the
@@ -30,7 +31,6 @@ and the request's `Environment` map is not applied (moto does not keep it; PYTHO
 from __future__ import annotations
 
 import contextlib
-import copy
 import io
 import json
 import logging
@@ -53,6 +53,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from devkit.moto_sagemaker import JobRejected, MotoSageMaker, TrainingJob
+
 log = logging.getLogger("devkit.local_training")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -72,54 +74,32 @@ class TrainingError(RuntimeError):
 class _Run:
     """A job this backend is running."""
 
-    name: str
+    job: TrainingJob
     thread: threading.Thread | None = None
     process: subprocess.Popen[str] | None = None
     stop_requested: bool = False
     done: threading.Event = field(default_factory=threading.Event)
 
+    @property
+    def name(self) -> str:
+        return self.job.name
 
-@dataclass(frozen=True)
+
 class _Layout:
     """The `/opt/ml`-like tree of one job."""
 
-    root: Path
-
-    def __post_init__(self) -> None:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.config = root / "input" / "config"
+        self.data = root / "input" / "data"
+        self.code = root / "code"
+        self.model = root / "model"
+        self.output = root / "output"
+        self.output_data = self.output / "data"
+        self.checkpoints = root / "checkpoints"
+        self.log_file = root.parent / "train.log"
         for path in (self.config, self.data, self.code, self.model, self.output_data, self.checkpoints):
             path.mkdir(parents=True, exist_ok=True)
-
-    @property
-    def config(self) -> Path:
-        return self.root / "input" / "config"
-
-    @property
-    def data(self) -> Path:
-        return self.root / "input" / "data"
-
-    @property
-    def code(self) -> Path:
-        return self.root / "code"
-
-    @property
-    def model(self) -> Path:
-        return self.root / "model"
-
-    @property
-    def output(self) -> Path:
-        return self.root / "output"
-
-    @property
-    def output_data(self) -> Path:
-        return self.output / "data"
-
-    @property
-    def checkpoints(self) -> Path:
-        return self.root / "checkpoints"
-
-    @property
-    def log_file(self) -> Path:
-        return self.root.parent / "train.log"
 
 
 def _now() -> datetime:
@@ -183,9 +163,7 @@ class LocalTraining:
         self._stop_grace_s = stop_grace_s
         self._runs: dict[str, _Run] = {}
         self._lock = threading.Lock()
-        self._backend: Any = None
-        self._original_create: Any = None
-        self._added_response_method = False
+        self._sagemaker = MotoSageMaker(self._account, self._region)
         self.deliveries: list[tuple[dict[str, Any], Any]] = []  # (event, what the rules returned)
         # EventBridge is asynchronous: events go out from one worker thread, in order, so that no
         # caller (a moto request thread answering StopTrainingJob) waits on a function invocation.
@@ -205,30 +183,10 @@ class LocalTraining:
 
     def attach(self) -> LocalTraining:
         """Take over CreateTrainingJob/StopTrainingJob of the stand-in's SageMaker."""
-        from moto.core.responses import EmptyResult  # noqa: PLC0415 - dev dependency
-        from moto.sagemaker.models import sagemaker_backends  # noqa: PLC0415
-        from moto.sagemaker.responses import SageMakerResponse  # noqa: PLC0415
-
         self._base_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         self._worker = threading.Thread(target=self._deliver_loop, name="local-eventbridge", daemon=True)
         self._worker.start()
-        backend = sagemaker_backends[self._account][self._region]
-        self._backend = backend
-        self._original_create = backend.create_training_job
-        # Instance attributes: only this account/region's backend changes (unit tests' moto is untouched).
-        backend.create_training_job = self._create
-        backend.stop_training_job = self._stop
-        if not hasattr(SageMakerResponse, "stop_training_job"):
-
-            def stop_training_job(response: Any) -> Any:
-                stop = getattr(response.sagemaker_backend, "stop_training_job", None)
-                if stop is None:
-                    raise NotImplementedError("StopTrainingJob needs devkit.local_training attached")
-                stop(response._get_param("TrainingJobName"))
-                return EmptyResult()
-
-            SageMakerResponse.stop_training_job = stop_training_job  # type: ignore[attr-defined]
-            self._added_response_method = True
+        self._sagemaker.take_over(self._create, self._stop)
         return self
 
     def detach(self, timeout_s: float = 60.0) -> None:
@@ -242,63 +200,28 @@ class LocalTraining:
             self._events.put(None)
             self._worker.join(timeout_s)
             self._worker = None
-        if self._backend is not None:
-            for name in ("create_training_job", "stop_training_job"):
-                self._backend.__dict__.pop(name, None)
-            self._backend = None
-        if self._added_response_method:
-            from moto.sagemaker.responses import SageMakerResponse  # noqa: PLC0415
-
-            with contextlib.suppress(AttributeError):
-                delattr(SageMakerResponse, "stop_training_job")
-            self._added_response_method = False
+        self._sagemaker.release()
         if self._own_workdir and not self._keep:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
     # ------------------------------------------------------------------ the API side (moto threads)
 
-    def _create(self, **kwargs: Any) -> Any:
-        algorithm = copy.deepcopy(kwargs.get("algorithm_specification") or {})
-        job = self._original_create(**kwargs)
-        now = _now()
-        self._update(
-            job,
-            algorithm_specification=algorithm,  # moto replaces MetricDefinitions with its own
-            training_job_status="InProgress",
-            secondary_status="Starting",
-            secondary_status_transitions=[
-                self._transition("Starting", now, "Preparing the instances for training")
-            ],
-            training_start_time=None,
-            training_end_time=None,
-            final_metric_data_list=[],
-            failure_reason=None,
-            training_time_in_seconds=None,
-            billable_time_in_seconds=None,
-            last_modified_time=now,
-        )
-        run = _Run(job.training_job_name)
-        run.thread = threading.Thread(
-            target=self._run, args=(job, run), name=f"train-{run.name}", daemon=True
-        )
+    def _create(self, job: TrainingJob) -> None:
+        """A job moto has just stored (InProgress, Starting): run it in its own thread."""
+        run = _Run(job)
+        run.thread = threading.Thread(target=self._run, args=(run,), name=f"train-{run.name}", daemon=True)
         with self._lock:
             self._runs[run.name] = run
         run.thread.start()
-        return job
 
     def _stop(self, name: str) -> None:
-        from moto.sagemaker.exceptions import ValidationError  # noqa: PLC0415
-
-        job = self._backend.training_jobs.get(name)
+        job = self._sagemaker.job(name)
         run = self._runs.get(name)
         if job is None:
-            raise ValidationError(message=f"Could not find training job '{name}'.")
-        if job.training_job_status != "InProgress" or run is None:
-            status = job.training_job_status
-            raise ValidationError(
-                message=f"The request was rejected because the training job is in status {status}."
-            )
-        self._update(job, training_job_status="Stopping", secondary_status="Stopping")
+            raise JobRejected(f"Could not find training job '{name}'.")
+        if job.status != "InProgress" or run is None:
+            raise JobRejected(f"The request was rejected because the training job is in status {job.status}.")
+        job.set_stopping()
         self._emit(job)
         self._request_stop(run)
 
@@ -314,7 +237,7 @@ class LocalTraining:
         run = self._runs[name]
         if not run.done.wait(timeout_s):
             raise TimeoutError(f"training job {name} still running after {timeout_s} s")
-        return str(self._backend.training_jobs[name].training_job_status)
+        return run.job.status
 
     def log_path(self, name: str) -> Path:
         """The job's log (the local CloudWatch stream): the entrypoint's stdout and stderr."""
@@ -322,15 +245,16 @@ class LocalTraining:
 
     # ------------------------------------------------------------------ the job (its own thread)
 
-    def _run(self, job: Any, run: _Run) -> None:
+    def _run(self, run: _Run) -> None:
+        job = run.job
         layout = _Layout(self.workdir / run.name / "opt_ml")
         status, secondary, message, reason = "Failed", "Failed", "Training job failed", None
         try:
             self._emit(job)  # InProgress
-            self._secondary(job, "Downloading", "Downloading input data")
+            job.set_secondary("Downloading", "Downloading input data", _now())
             program = self._prepare(job, layout)
-            self._secondary(job, "Training", "Training image download completed. Training in progress.")
-            self._update(job, training_start_time=_now())
+            job.set_secondary("Training", "Training image download completed. Training in progress.", _now())
+            job.mark_training_started(_now())
             rc, timed_out = self._train(job, run, layout, program)
             if run.stop_requested or timed_out:
                 status = "Stopped"
@@ -343,25 +267,17 @@ class LocalTraining:
             else:
                 reason = self._failure_reason(layout, rc)
             if status != "Failed":
-                self._secondary(job, "Uploading", "Uploading generated training model")
+                job.set_secondary("Uploading", "Uploading generated training model", _now())
                 self._upload(job, layout)
         except Exception as exc:  # the platform failed (S3, code bundle): SageMaker says ClientError
             log.exception("training job %s: platform error", run.name)
             reason = f"ClientError: {exc}"[:FAILURE_REASON_MAX]
         finally:
             end = _now()
-            started = job.training_start_time
+            started = job.training_started
             seconds = max(1, int((end - started).total_seconds())) if started else None
-            self._secondary(job, secondary, message)
-            self._update(
-                job,
-                training_job_status=status,
-                failure_reason=reason,
-                training_end_time=end,
-                training_time_in_seconds=seconds,
-                billable_time_in_seconds=seconds,  # no Spot locally: nothing saved
-                last_modified_time=end,
-            )
+            job.set_secondary(secondary, message, end)
+            job.finish(status, reason, end, seconds, seconds)  # no Spot locally: billable = training
             log.info("training job %s: %s%s", run.name, status, f" ({reason})" if reason else "")
             try:
                 self._emit(job, finished=run)  # `done` is set once this event has been delivered
@@ -369,10 +285,10 @@ class LocalTraining:
                 run.done.set()
                 raise
 
-    def _prepare(self, job: Any, layout: _Layout) -> Path:
-        hyperparameters: dict[str, str] = dict(job.hyper_parameters or {})
+    def _prepare(self, job: TrainingJob, layout: _Layout) -> Path:
+        hyperparameters = job.hyperparameters
         channels = []
-        for channel in job.input_data_config or []:
+        for channel in job.channels:
             name = channel["ChannelName"]
             source = channel["DataSource"]["S3DataSource"]
             if source.get("S3DataType", "S3Prefix") != "S3Prefix":
@@ -385,17 +301,14 @@ class LocalTraining:
             json.dumps(hyperparameters), encoding="utf-8"
         )
         layout.config.joinpath("inputdataconfig.json").write_text(
-            json.dumps(
-                {c["ChannelName"]: {"TrainingInputMode": "File"} for c in job.input_data_config or []}
-            ),
+            json.dumps({c["ChannelName"]: {"TrainingInputMode": "File"} for c in job.channels}),
             encoding="utf-8",
         )
         layout.config.joinpath("resourceconfig.json").write_text(
             json.dumps({"current_host": "algo-1", "hosts": ["algo-1"]}), encoding="utf-8"
         )
-        checkpoint = job.checkpoint_config or {}
-        if checkpoint.get("S3Uri"):
-            self._download_prefix(checkpoint["S3Uri"], layout.checkpoints)  # a restarted job resumes
+        if job.checkpoint_uri:
+            self._download_prefix(job.checkpoint_uri, layout.checkpoints)  # a restarted job resumes
         submit = _decode(hyperparameters.get("sagemaker_submit_directory", "null"))
         program = str(_decode(hyperparameters.get("sagemaker_program", json.dumps(DEFAULT_PROGRAM))))
         if isinstance(submit, str) and submit.startswith("s3://"):
@@ -430,17 +343,15 @@ class LocalTraining:
                 count += 1
         return count
 
-    def _environment(self, job: Any, layout: _Layout, program: Path) -> dict[str, str]:
-        hps = {
-            k: _decode(v) for k, v in (job.hyper_parameters or {}).items() if not k.startswith("sagemaker_")
-        }
-        channels = sorted(c["ChannelName"] for c in job.input_data_config or [])
+    def _environment(self, job: TrainingJob, layout: _Layout, program: Path) -> dict[str, str]:
+        hps = _algorithm_hyperparameters(job)
+        channels = sorted(c["ChannelName"] for c in job.channels)
         # The training container never sees the stand-in or any AWS credentials.
         env = dict(self._base_env)
         env |= {
             "PYTHONUNBUFFERED": "1",
             "YOLO_TRAIN_OPT_ML": str(layout.root),
-            "TRAINING_JOB_NAME": job.training_job_name,
+            "TRAINING_JOB_NAME": job.name,
             "TRAINING_JOB_ARN": job.arn,
             "SM_MODEL_DIR": str(layout.model),
             "SM_OUTPUT_DATA_DIR": str(layout.output_data),
@@ -454,28 +365,20 @@ class LocalTraining:
             "SM_NUM_GPUS": "0",
             "SM_NUM_CPUS": str(os.cpu_count() or 1),
             "SM_USER_ENTRY_POINT": program.name,
-            "SM_MODULE_DIR": str(
-                _decode((job.hyper_parameters or {}).get("sagemaker_submit_directory", '""'))
-            ),
-            "SM_TRAINING_ENV": json.dumps({"job_name": job.training_job_name, "hyperparameters": hps}),
+            "SM_MODULE_DIR": str(_decode(job.hyperparameters.get("sagemaker_submit_directory", '""'))),
+            "SM_TRAINING_ENV": json.dumps({"job_name": job.name, "hyperparameters": hps}),
         }
         env |= {f"SM_CHANNEL_{c.upper()}": str(layout.data / c) for c in channels}
         env |= {f"SM_HP_{k.upper().replace('-', '_')}": _cli_value(v) for k, v in hps.items()}
         return env
 
-    def _train(self, job: Any, run: _Run, layout: _Layout, program: Path) -> tuple[int, bool]:
-        hps = {
-            k: _decode(v) for k, v in (job.hyper_parameters or {}).items() if not k.startswith("sagemaker_")
-        }
+    def _train(self, job: TrainingJob, run: _Run, layout: _Layout, program: Path) -> tuple[int, bool]:
         argv = [self._python, str(program)]
-        for key, value in hps.items():
+        for key, value in _algorithm_hyperparameters(job).items():
             argv += [f"--{key}", _cli_value(value)]
-        limit = (job.stopping_condition or {}).get("MaxRuntimeInSeconds")
-        deadline = time.monotonic() + float(limit) if limit else None
-        metrics = [
-            (d["Name"], re.compile(d["Regex"]))
-            for d in job.algorithm_specification.get("MetricDefinitions", [])
-        ]
+        limit = job.max_runtime_s
+        deadline = time.monotonic() + limit if limit else None
+        metrics = [(d["Name"], re.compile(d["Regex"])) for d in job.metric_definitions]
         tail: deque[str] = deque(maxlen=20)
         layout.log_file.parent.mkdir(parents=True, exist_ok=True)
         with layout.log_file.open("w", encoding="utf-8") as log_file:
@@ -520,7 +423,8 @@ class LocalTraining:
                 process.kill()
             time.sleep(0.2)
 
-    def _record_metrics(self, job: Any, metrics: list[tuple[str, re.Pattern[str]]], line: str) -> None:
+    @staticmethod
+    def _record_metrics(job: TrainingJob, metrics: list[tuple[str, re.Pattern[str]]], line: str) -> None:
         found = {}
         for name, regex in metrics:
             match = regex.search(line)
@@ -528,57 +432,29 @@ class LocalTraining:
                 with contextlib.suppress(ValueError, IndexError):
                     found[name] = float(match.group(1))
         if found:
-            now = _now()
-            latest = {m["MetricName"]: m for m in job.final_metric_data_list}
-            latest |= {
-                name: {"MetricName": name, "Value": value, "Timestamp": now} for name, value in found.items()
-            }
-            self._update(job, final_metric_data_list=list(latest.values()), last_modified_time=now)
+            job.record_metrics(found, _now())
 
     def _failure_reason(self, layout: _Layout, rc: int) -> str:
         failure = layout.output / "failure"
         text = failure.read_text(encoding="utf-8", errors="replace").strip() if failure.is_file() else ""
         return (f"AlgorithmError: {text}" if text else f"AlgorithmError: ExitCode {rc}")[:FAILURE_REASON_MAX]
 
-    def _upload(self, job: Any, layout: _Layout) -> None:
-        bucket, prefix = _split_s3(job.output_data_config["S3OutputPath"])
-        base = f"{prefix.rstrip('/')}/{job.training_job_name}/output".lstrip("/")
+    def _upload(self, job: TrainingJob, layout: _Layout) -> None:
+        bucket, prefix = _split_s3(job.output_path)
+        base = f"{prefix.rstrip('/')}/{job.name}/output".lstrip("/")
         for source, name in ((layout.model, "model.tar.gz"), (layout.output_data, "output.tar.gz")):
             self._s3.upload_fileobj(io.BytesIO(_tar_gz(source)), bucket, f"{base}/{name}")
-        self._update(job, model_artifacts={"S3ModelArtifacts": f"s3://{bucket}/{base}/model.tar.gz"})
-        checkpoint = job.checkpoint_config or {}
-        if checkpoint.get("S3Uri"):
-            c_bucket, c_prefix = _split_s3(checkpoint["S3Uri"])
+        job.set_model_artifact(f"s3://{bucket}/{base}/model.tar.gz")
+        if job.checkpoint_uri:
+            c_bucket, c_prefix = _split_s3(job.checkpoint_uri)
             for path in sorted(p for p in layout.checkpoints.rglob("*") if p.is_file()):
                 key = f"{c_prefix.rstrip('/')}/{path.relative_to(layout.checkpoints).as_posix()}".lstrip("/")
                 self._s3.upload_file(str(path), c_bucket, key)
 
-    # ------------------------------------------------------------------ state and events
+    # ------------------------------------------------------------------ events
 
-    @staticmethod
-    def _transition(status: str, at: datetime, message: str) -> dict[str, Any]:
-        return {"Status": status, "StartTime": at, "StatusMessage": message}
-
-    def _secondary(self, job: Any, status: str, message: str) -> None:
-        now = _now()
-        transitions = [dict(t) for t in job.secondary_status_transitions]
-        if transitions:
-            transitions[-1]["EndTime"] = now
-        self._update(
-            job,
-            secondary_status=status,
-            secondary_status_transitions=[*transitions, self._transition(status, now, message)],
-            last_modified_time=now,
-        )
-
-    @staticmethod
-    def _update(job: Any, **changes: Any) -> None:
-        # One atomic swap of the attribute dict: moto's server threads serialise the job from it
-        # (DescribeTrainingJob iterates it) while this thread changes it.
-        job.__dict__ = {**job.__dict__, **changes}
-
-    def _emit(self, job: Any, *, finished: _Run | None = None) -> None:
-        detail = {k: v for k, v in _epoch_ms(job.response_object).items() if v is not None}
+    def _emit(self, job: TrainingJob, *, finished: _Run | None = None) -> None:
+        detail = {k: v for k, v in _epoch_ms(job.describe()).items() if v is not None}
         event = {
             "version": "0",
             "id": str(uuid.uuid4()),
@@ -603,6 +479,11 @@ class LocalTraining:
             self.deliveries.append((event, result))
             if finished is not None:
                 finished.done.set()
+
+
+def _algorithm_hyperparameters(job: TrainingJob) -> dict[str, Any]:
+    """The hyperparameters the program gets (decoded from JSON); sagemaker_* keys are the platform's."""
+    return {k: _decode(v) for k, v in job.hyperparameters.items() if not k.startswith("sagemaker_")}
 
 
 def _tar_gz(directory: Path) -> bytes:

@@ -25,27 +25,18 @@ invokes the targets synchronously. Targets that are not functions (SNS topics) a
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import importlib
 import logging
 import os
-import sys
 import threading
-import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devkit.local_api import (
-    FunctionSpec,
-    LocalApi,
-    LocalContext,
-    applied_environment,
-    discover_routes,
-)
-from devkit.template import StackContext, StackTemplate, Unresolvable
+from devkit.function_host import FunctionHost
+from devkit.local_api import LocalApi, api_routes
+from devkit.template import FunctionSpec, StackContext, StackTemplate, Unresolvable
 
 log = logging.getLogger("devkit.stand_in")
 
@@ -53,66 +44,6 @@ DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "t
 # Variables that would let boto3 reach past the stand-in (profiles, shared files, the metadata service).
 _HIDDEN = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-# --------------------------------------------------------------------------- functions
-
-
-# Environment variables are process-wide and each function has its own: one invocation at a time
-# in this process, with that function's environment applied while it imports and runs.
-_INVOKE_LOCK = threading.RLock()
-
-
-class FunctionHost:
-    """One local 'container' of a function: imported once, called with its environment applied,
-    one invocation at a time, whatever the event (API Gateway proxy event, EventBridge event, ...).
-
-    Its package is imported afresh: a module imported earlier in this process (another stand-in,
-    a unit test) holds clients bound to another endpoint and settings read from another
-    environment. `restore()` puts the earlier modules back, so whoever imported them before
-    (a test module holding its exception classes) finds the same objects afterwards.
-    """
-
-    def __init__(self, spec: FunctionSpec) -> None:
-        self.spec = spec
-        self._package = spec.handler.split(".", 1)[0]
-        self._handler: Any = None
-        self._displaced: dict[str, Any] | None = None
-
-    def _own_modules(self) -> list[str]:
-        return [m for m in sys.modules if m == self._package or m.startswith(self._package + ".")]
-
-    def _load(self) -> Any:
-        if self._handler is None:
-            if self._displaced is None:
-                self._displaced = {name: sys.modules.pop(name) for name in self._own_modules()}
-            module_name, _, attr = self.spec.handler.rpartition(".")
-            root = str(self.spec.code_root)
-            if root not in sys.path:
-                sys.path.insert(0, root)
-            self._handler = getattr(importlib.import_module(module_name), attr)
-        return self._handler
-
-    def restore(self) -> None:
-        """Drop this container's modules and put back what was imported before it."""
-        with _INVOKE_LOCK:
-            if self._displaced is not None:
-                for name in self._own_modules():
-                    del sys.modules[name]
-                sys.modules.update(self._displaced)
-                self._displaced = None
-                self._handler = None
-
-    def invoke(self, event: dict[str, Any]) -> Any:
-        request_id = (
-            (event.get("requestContext") or {}).get("requestId") or event.get("id") or str(uuid.uuid4())
-        )
-        with _INVOKE_LOCK, applied_environment(self.spec.environment):
-            handler = self._load()
-            context = LocalContext(
-                self.spec.logical_id, self.spec.memory_mb, str(request_id), self.spec.timeout_s
-            )
-            return handler(event, context)
 
 
 # --------------------------------------------------------------------------- EventBridge
@@ -224,6 +155,7 @@ class StandIn:
         self._server: Any = None
         self._endpoint: str | None = None
         self._hosts: dict[str, FunctionHost] = {}
+        self._hosts_lock = threading.Lock()  # callers and the EventBridge delivery thread create them
         self._saved_env: dict[str, str | None] = {}
 
     # -- lifecycle
@@ -295,15 +227,18 @@ class StandIn:
         }
 
     def function_environment(self, logical_id: str) -> dict[str, str]:
-        """The function's template environment, resolved, plus the stand-in's AWS variables."""
-        props = self.stack.resources[logical_id].get("Properties") or {}
-        return {
-            **self.stack.function_environment(logical_id),
+        """The function's environment as Lambda gives it (template variables resolved against the
+        created names, an image's ENV), plus the stand-in's AWS variables."""
+        return self._spec(logical_id).environment
+
+    def _spec(self, logical_id: str) -> FunctionSpec:
+        spec = self.stack.function_spec(logical_id)
+        environment = {
+            **spec.environment,
             **self.aws_environment(),
-            "AWS_LAMBDA_FUNCTION_NAME": self.stack.physical_name(logical_id),
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.stack.resolve(props.get("MemorySize", 128))),
             "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
         }
+        return dataclasses.replace(spec, environment=environment)
 
     def client(self, service: str, **kwargs: Any) -> Any:
         """A boto3 client bound to the stand-in (explicitly, whatever the environment says)."""
@@ -392,61 +327,22 @@ class StandIn:
 
     # -- functions
 
-    def _function_specs(self) -> dict[str, FunctionSpec]:
-        """Specs as the local API builds them (handler, code root, image ENV), with our environment."""
-        refs: dict[str, str] = {}
-        for logical_id in self.stack.resources:
-            with contextlib.suppress(Unresolvable):
-                refs[logical_id] = str(self.stack.ref(logical_id))
-            with contextlib.suppress(Unresolvable):
-                refs[f"{logical_id}.Arn"] = self.stack.get_att(logical_id, "Arn")
-        parameters = {k: ",".join(v) if isinstance(v, list) else v for k, v in self.stack.parameters.items()}
-        with _quiet("devkit.local_api"):  # it warns about what it cannot resolve; we resolve it below
-            routes = discover_routes(
-                self.stack.template, self.template_path.parent, refs=refs, parameters=parameters
-            )
-        specs = {r.function.logical_id: r.function for r in routes}
-        for logical_id in self.stack.functions():
-            props = self.stack.resources[logical_id].get("Properties") or {}
-            if logical_id not in specs and props.get("PackageType") != "Image":
-                specs[logical_id] = FunctionSpec(
-                    logical_id,
-                    str(props["Handler"]),
-                    (self.template_path.parent / str(props.get("CodeUri", "."))).resolve(),
-                    {},
-                    int(self.stack.resolve(props.get("MemorySize", 128))),
-                    int(self.stack.resolve(props.get("Timeout", 3))),
-                )
-        return {
-            lid: dataclasses.replace(spec, environment={**spec.environment, **self.function_environment(lid)})
-            for lid, spec in specs.items()
-        }
-
     def function(self, logical_id: str) -> FunctionHost:
         """The local container of a template function (created on first use)."""
-        if logical_id not in self._hosts:
-            specs = self._function_specs()
-            if logical_id not in specs:
-                raise KeyError(f"{logical_id} is not a function the stand-in can run")
-            self._hosts[logical_id] = FunctionHost(specs[logical_id])
-        return self._hosts[logical_id]
+        with self._hosts_lock:  # one container per function, whichever thread asks first
+            if logical_id not in self._hosts:
+                if logical_id not in self.stack.functions():
+                    raise KeyError(f"{logical_id} is not a function the stand-in can run")
+                self._hosts[logical_id] = FunctionHost(self._spec(logical_id))
+            return self._hosts[logical_id]
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         """Invoke a function with any event, as Lambda would."""
         return self.function(logical_id).invoke(event)
 
     def local_api(self) -> LocalApi:
-        """The local API server's router with each function's stand-in environment."""
-        specs = self._function_specs()
-        with _quiet("devkit.local_api"):
-            routes = discover_routes(self.stack.template, self.template_path.parent)
-        for lid, spec in specs.items():
-            self._hosts.setdefault(lid, FunctionHost(spec))
-        api = LocalApi(
-            [dataclasses.replace(r, function=self._hosts[r.function.logical_id].spec) for r in routes]
-        )
-        api.runners = {lid: self._hosts[lid] for lid in api.runners}
-        return api
+        """The local API server's router, on this stand-in's function containers."""
+        return LocalApi(api_routes(self.stack), self.function)
 
     # -- EventBridge
 
@@ -490,14 +386,3 @@ class StandIn:
             else:
                 deliveries.append(Delivery(rule.name, rule.target, result=result))
         return deliveries
-
-
-@contextlib.contextmanager
-def _quiet(logger_name: str) -> Iterator[None]:
-    target = logging.getLogger(logger_name)
-    level = target.level
-    target.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        target.setLevel(level)

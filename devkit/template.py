@@ -1,16 +1,23 @@
-"""One stack's view of `template.yaml` for the embedded stand-in: names, intrinsics, environments.
+"""The one reader of `template.yaml`: parsing, intrinsics, names, and what each function runs.
 
-The template is parsed by the local API's loader (`devkit.local_api.load_template`, cfn-lint's
-decoder: one parser for the project). This module adds what a stand-in for a *deployed* stack
-needs and the local API's resolver does not do: the physical names CloudFormation would give
-resources that name none, `Ref`/`Fn::GetAtt` per resource type, and the remaining intrinsics an
-`Environment` block uses here (`Fn::If` with Conditions, `Fn::Join`, `Fn::FindInMap`,
-`Fn::Select`, `Fn::Split`, `AWS::NoValue`). Pure: no AWS calls, no network.
+Used by the local API server, the embedded stand-in and the demo. `load_template` parses with
+cfn-lint's decoder (short-form tags included); `StackTemplate` binds the parsed template to one
+stack context and gives what a stand-in for a *deployed* stack needs: the physical names
+CloudFormation would give resources that name none, `Ref`/`Fn::GetAtt` per resource type, the
+intrinsics an `Environment` block uses here (`Ref`, `Fn::Sub`, `Fn::GetAtt`, `Fn::If` with
+Conditions, `Fn::Join`, `Fn::FindInMap`, `Fn::Select`, `Fn::Split`, `AWS::NoValue`), and each
+function's `FunctionSpec` (handler and code root: `Handler` + `CodeUri` for zip functions,
+`ImageConfig.Command` or the Dockerfile's `CMD` for image functions). Pure: no AWS calls, no network.
+
+`StackContext.logical_names` is `sam local`'s convention, for the local API server on its own
+(no stand-in creates anything): a resource's `Ref` is its logical id.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -18,11 +25,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devkit.local_api import load_template
+from devkit.function_host import ACCOUNT_ID, FunctionSpec
 
-__all__ = ["NO_VALUE", "StackContext", "StackTemplate", "Unresolvable", "load_template"]
+__all__ = ["NO_VALUE", "FunctionSpec", "StackContext", "StackTemplate", "Unresolvable", "load_template"]
 
-DEFAULT_ACCOUNT = "123456789012"  # moto's default account: ARNs built here match the ones moto returns
+log = logging.getLogger("devkit.template")
+
+
+def load_template(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Parse a SAM/CloudFormation template, short-form tags (`!Ref`, `!Sub`) included."""
+    from cfnlint.decode import cfn_yaml  # noqa: PLC0415 - dev tool dependency, loaded when needed
+
+    return cfn_yaml.load(str(path))
 
 
 class Unresolvable(ValueError):
@@ -60,10 +74,11 @@ class StackContext:
 
     stack_name: str = "invoice-yolo-local"
     region: str = "eu-north-1"
-    account_id: str = DEFAULT_ACCOUNT
+    account_id: str = ACCOUNT_ID
     partition: str = "aws"
     url_suffix: str = "amazonaws.com"
     parameters: Mapping[str, Any] = field(default_factory=dict)
+    logical_names: bool = False  # True: every resource is named by its logical id (`sam local`)
 
 
 class StackTemplate:
@@ -144,6 +159,8 @@ class StackTemplate:
 
     def physical_name(self, logical_id: str) -> str:
         """The resource's own name property, or the kind of name CloudFormation generates."""
+        if self.context.logical_names:
+            return logical_id
         if logical_id not in self._names:
             resource = self.resources[logical_id]
             rtype = str(resource.get("Type"))
@@ -298,8 +315,17 @@ class StackTemplate:
         """Logical ids of the active serverless functions."""
         return self.of_type("AWS::Serverless::Function")
 
-    def function_environment(self, logical_id: str) -> dict[str, str]:
-        """The function's Environment.Variables (Globals merged) as Lambda would set them."""
+    def function_properties(self, logical_id: str) -> dict[str, Any]:
+        """The function's Properties over `Globals.Function` (unresolved)."""
+        globals_fn = (self.template.get("Globals") or {}).get("Function") or {}
+        return {**globals_fn, **(self.resources[logical_id].get("Properties") or {})}
+
+    def function_environment(self, logical_id: str, *, strict: bool = True) -> dict[str, str]:
+        """The function's Environment.Variables (Globals merged) as Lambda would set them.
+
+        `strict=False` (the local API server on its own): a variable that cannot be resolved
+        locally is left unset with a warning instead of failing the whole function.
+        """
         globals_vars = ((self.template.get("Globals") or {}).get("Function") or {}).get("Environment") or {}
         props = self.resources[logical_id].get("Properties") or {}
         merged = {
@@ -308,11 +334,45 @@ class StackTemplate:
         }
         out: dict[str, str] = {}
         for key, raw in merged.items():
-            value = self.resolve(raw)
+            try:
+                value = self.resolve(raw)
+            except Unresolvable as exc:
+                if strict:
+                    raise
+                log.warning("%s: cannot resolve %s locally (%s); leaving it unset", logical_id, key, exc)
+                continue
             if value is NO_VALUE:
                 continue
             out[str(key)] = _env_string(value)
         return out
+
+    def function_spec(self, logical_id: str, *, strict: bool = True) -> FunctionSpec:
+        """How to run the function locally: handler, code root, memory, timeout, environment.
+
+        The environment is what Lambda would give it: an image's `ENV`, under the template's
+        variables, under the `AWS_LAMBDA_*` variables and the region.
+        """
+        props = self.function_properties(logical_id)
+        memory = int(self.resolve(props.get("MemorySize", 128)))
+        timeout = int(self.resolve(props.get("Timeout", 3)))
+        if props.get("PackageType") == "Image":
+            handler, code_root, environment = _image_handler(self.resources[logical_id], props, self.base_dir)
+        else:
+            handler = str(props["Handler"])
+            code_root = (self.base_dir / str(props.get("CodeUri", "."))).resolve()
+            environment = {}
+        environment |= self.function_environment(logical_id, strict=strict)
+        environment |= {
+            "AWS_LAMBDA_FUNCTION_NAME": self.physical_name(logical_id),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory),
+            "AWS_REGION": self.context.region,
+        }
+        return FunctionSpec(logical_id, handler, code_root, environment, memory, timeout)
+
+    @property
+    def base_dir(self) -> Path:
+        """Where `CodeUri` and `DockerContext` are relative to: the template's folder."""
+        return self.path.parent if self.path is not None else Path.cwd()
 
 
 def _env_string(value: Any) -> str:
@@ -321,3 +381,65 @@ def _env_string(value: Any) -> str:
     if isinstance(value, list):
         return ",".join(str(v) for v in value)
     return str(value)
+
+
+# --------------------------------------------------------------------------- image functions
+
+
+def _image_handler(
+    resource: Mapping[str, Any], props: Mapping[str, Any], template_dir: Path
+) -> tuple[str, Path, dict[str, str]]:
+    """Handler, code root and environment of an image function, from its Dockerfile.
+
+    The code root is where the Dockerfile `COPY`s the handler's package from. `ENV` values that
+    name a file the Dockerfile `COPY`s in (the baked-in model) point at that file's source in the
+    repository instead, since no image filesystem exists locally.
+    """
+    metadata = resource.get("Metadata", {})
+    context = (template_dir / str(metadata.get("DockerContext", "."))).resolve()
+    dockerfile = context / str(metadata.get("Dockerfile", "Dockerfile"))
+    command = (props.get("ImageConfig") or {}).get("Command")
+    instructions = _dockerfile_instructions(dockerfile)
+    if not command:
+        cmd = [args for name, args in instructions if name == "CMD"]
+        if not cmd:
+            raise ValueError(f"{dockerfile}: no CMD and no ImageConfig.Command")
+        command = _exec_form(cmd[-1])
+    handler = str(command[0])
+    package = handler.split(".", 1)[0]
+    code_root = dockerfile.parent.resolve()
+    copied: dict[str, Path] = {}  # destination in the image -> source in the context
+    for name, args in instructions:
+        if name != "COPY":
+            continue
+        parts = [p for p in args.split() if not p.startswith("--")]
+        for source in parts[:-1]:
+            if Path(source).name == package:  # where the handler's package comes from
+                code_root = (context / source).parent.resolve()
+            copied[parts[-1]] = (context / source).resolve()
+    image_env: dict[str, str] = {}
+    for name, args in instructions:
+        if name == "ENV" and "=" in args:
+            for pair in args.split():
+                key, _, value = pair.partition("=")
+                image_env[key] = str(copied[value]) if value in copied else value
+    return handler, code_root, image_env
+
+
+def _dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
+    text = path.read_text(encoding="utf-8").replace("\\\n", " ")
+    out = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            name, _, args = stripped.partition(" ")
+            out.append((name.upper(), args.strip()))
+    return out
+
+
+def _exec_form(args: str) -> list[str]:
+    try:
+        value = json.loads(args)
+    except json.JSONDecodeError:
+        return args.split()
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]

@@ -213,7 +213,7 @@ def test_the_stand_in_holds_what_the_template_declares(system: System) -> None:
     trigger = aws.function_environment("TriggerTrainingFunction")
     assert trigger["TRAINING_IMAGE_URI"].startswith("763104351884.dkr.ecr.eu-north-1.amazonaws.com/")
     assert trigger["SAGEMAKER_ROLE_ARN"].startswith("arn:aws:iam::123456789012:role/")
-    routes = {(r.method, r.path, r.function.logical_id) for r in system.api.routes}
+    routes = {(r.method, r.path, r.function_id) for r in system.api.routes}
     assert ("POST", "/models/{version}/promote", "PromoteModelFunction") in routes
     assert ("POST", "/train", "TriggerTrainingFunction") in routes
 

@@ -1,6 +1,6 @@
 """How the embedded stand-in reads template.yaml: intrinsics, names, parameters, EventBridge patterns.
 
-Pure (no server): the resolver and the pattern matcher the stand-in is built on.
+Pure (no server): the resolver, the function specs and the pattern matcher the stand-in is built on.
 """
 
 from __future__ import annotations
@@ -144,6 +144,48 @@ def test_the_project_template_resolves_for_every_function() -> None:
         assert env["STAGE"] == "dev", function
         assert all(isinstance(v, str) and "${" not in v for v in env.values()), function
     assert real.physical_name("ModelPointerParameter") == "/invoice-yolo-dev/model-pointer"
+
+
+def test_function_specs_say_what_lambda_would_run_for_zip_and_image_functions() -> None:
+    real = StackTemplate.load(REPO / "template.yaml", StackContext(stack_name="invoice-yolo-dev"))
+
+    trigger = real.function_spec("TriggerTrainingFunction")
+    assert trigger.handler == str(real.resources["TriggerTrainingFunction"]["Properties"]["Handler"])
+    assert trigger.code_root == REPO / "functions" / "trigger_training"
+    assert trigger.environment["AWS_LAMBDA_FUNCTION_NAME"] == real.physical_name("TriggerTrainingFunction")
+    assert trigger.environment["STAGE"] == "dev" and trigger.environment["AWS_REGION"] == "eu-north-1"
+    infer = real.function_spec("InferFunction")  # an image: handler and code root from its Dockerfile
+    assert (infer.code_root / infer.handler.split(".", 1)[0]).is_dir()
+    assert Path(infer.environment["MODEL_PATH"]).is_file()  # the baked-in model, at its source
+    assert (infer.memory_mb, str(infer.memory_mb)) == (
+        int(real.parameters["InferMemorySize"]),
+        infer.environment["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"],
+    )
+
+
+def test_the_local_api_on_its_own_names_resources_by_logical_id_and_skips_what_it_cannot_resolve() -> None:
+    imported = {"Fn::ImportValue": "shared-vpc"}
+    template = {
+        **SMALL,
+        "Resources": {
+            **SMALL["Resources"],
+            "Fn": {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {
+                    "Handler": "app.handler",
+                    "Environment": {"Variables": {"BUCKET": {"Ref": "Bucket"}, "VPC": imported}},
+                },
+            },
+        },
+    }
+    local = StackTemplate(template, StackContext(stack_name="local", logical_names=True))
+
+    with pytest.raises(Unresolvable, match="ImportValue"):
+        local.function_spec("Fn")
+    spec = local.function_spec("Fn", strict=False)
+    assert spec.environment["BUCKET"] == "Bucket" and "VPC" not in spec.environment
+    assert spec.environment["AWS_LAMBDA_FUNCTION_NAME"] == "Fn"
+    assert local.get_att("Role", "Arn") == "arn:aws:iam::123456789012:role/Role"
 
 
 EVENT = {
