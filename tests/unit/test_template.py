@@ -426,3 +426,16 @@ def test_the_layer_ships_the_shared_edge_package(tmp_path: Path) -> None:
     assert "COPY functions/common/apiedge ${LAMBDA_TASK_ROOT}/apiedge" in dockerfile
     for name in ("TriggerTrainingFunction", "PromoteModelFunction"):
         assert {"Ref": "YoloDepsLayer"} in RESOURCES[name]["Properties"]["Layers"]
+
+
+def test_the_image_copies_every_package_of_the_inference_code() -> None:
+    """Each package the image's handlers import from functions/infer (adapter, core, queue worker)
+    and the shared edge package are COPY'd: a missing one fails only in Lambda otherwise."""
+    dockerfile = (ROOT / RESOURCES["InferFunction"]["Metadata"]["Dockerfile"]).read_text()
+    packages = sorted(p.parent.name for p in (ROOT / "functions" / "infer").glob("*/__init__.py"))
+    assert packages == ["inbox", "invoice_core", "serving"]
+    for package in packages:
+        assert f"COPY functions/infer/{package} ${{LAMBDA_TASK_ROOT}}/{package}" in dockerfile
+    worker = RESOURCES["ProcessInvoiceFunction"]
+    assert worker["Metadata"]["Dockerfile"] == RESOURCES["InferFunction"]["Metadata"]["Dockerfile"]
+    assert worker["Properties"]["ImageConfig"]["Command"] == ["inbox.handler.lambda_handler"]
