@@ -26,6 +26,7 @@ invokes the targets synchronously. Targets that are not functions (SNS topics) a
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import threading
@@ -36,6 +37,7 @@ from typing import Any
 
 from devkit.function_host import FunctionHost
 from devkit.local_api import LocalApi, api_routes
+from devkit.queue_poller import EventSource, QueuePoller
 from devkit.template import FunctionSpec, StackContext, StackTemplate, Unresolvable
 
 log = logging.getLogger("devkit.stand_in")
@@ -272,6 +274,7 @@ class StandIn:
             name = self.stack.physical_name(logical_id)
             creators[str(resource["Type"])](name, props)
             self.created[logical_id] = name
+        self._wire_queues()
 
     def _bucket(self, name: str, props: Mapping[str, Any]) -> None:
         s3 = self.client("s3")
@@ -279,6 +282,11 @@ class StandIn:
         s3.create_bucket(Bucket=name, **({"CreateBucketConfiguration": location} if location else {}))
         if (props.get("VersioningConfiguration") or {}).get("Status") == "Enabled":
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        bridge = (props.get("NotificationConfiguration") or {}).get("EventBridgeConfiguration") or {}
+        if str(bridge.get("EventBridgeEnabled")).lower() == "true":  # S3 -> EventBridge (moto's events)
+            s3.put_bucket_notification_configuration(
+                Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}}
+            )
         rules = (props.get("CorsConfiguration") or {}).get("CorsRules")
         if rules:
             renamed = {"MaxAge": "MaxAgeSeconds"}  # CloudFormation's name -> the S3 API's
@@ -324,6 +332,61 @@ class StandIn:
             if k in {"MessageRetentionPeriod", "VisibilityTimeout", "DelaySeconds", "MaximumMessageSize"}
         }
         self.client("sqs").create_queue(QueueName=name, Attributes=attributes)
+
+    def _wire_queues(self) -> None:
+        """What needs every queue to exist first: redrive policies, and the rules whose targets are
+        queues, created in moto's EventBridge so that S3 -> EventBridge -> SQS runs inside moto."""
+        sqs, events = self.client("sqs"), self.client("events")
+        for logical_id in self.stack.of_type("AWS::SQS::Queue"):
+            props = self.stack.resolve(self.stack.resources[logical_id].get("Properties") or {})
+            redrive = props.get("RedrivePolicy")
+            if redrive:
+                url = sqs.get_queue_url(QueueName=self.created[logical_id])["QueueUrl"]
+                policy = {
+                    "deadLetterTargetArn": redrive["deadLetterTargetArn"],
+                    "maxReceiveCount": int(redrive["maxReceiveCount"]),
+                }
+                sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": json.dumps(policy)})
+        queue_arns = {self.stack.get_att(q, "Arn") for q in self.stack.of_type("AWS::SQS::Queue")}
+        for logical_id in self.stack.of_type("AWS::Events::Rule"):
+            props = self.stack.resources[logical_id].get("Properties") or {}
+            targets = [
+                t for t in props.get("Targets") or [] if _resolves_to(self.stack, t.get("Arn"), queue_arns)
+            ]
+            if not targets:
+                continue
+            name = self.stack.physical_name(logical_id)
+            events.put_rule(Name=name, EventPattern=json.dumps(self.stack.resolve(props["EventPattern"])))
+            events.put_targets(
+                Rule=name, Targets=[{"Id": t["Id"], "Arn": self.stack.resolve(t["Arn"])} for t in targets]
+            )
+
+    def poller(self, function_id: str, **overrides: Any) -> QueuePoller:
+        """The function's SQS event source mapping, run here (in this process's function host)."""
+        source = EventSource.of(self.stack, function_id)
+        options: dict[str, Any] = {
+            "batch_size": source.batch_size,
+            "window_s": min(source.window_s, 1.0),  # locally a short window keeps the demo brisk
+            "partial_failures": source.partial_failures,
+            "region": self.region,
+        } | overrides
+        return QueuePoller(
+            self.client("sqs"),
+            queue_url=self.queue_url(source.queue_logical_id),
+            queue_arn=self.stack.get_att(source.queue_logical_id, "Arn"),
+            invoke=lambda event: self.invoke(function_id, event),
+            **options,
+        )
+
+    def spec_file(self, function_id: str, path: Path) -> Path:
+        """The function's spec as JSON, for a worker process (`python -m devkit.queue_poller`)."""
+        spec = dataclasses.asdict(self._spec(function_id))
+        path.write_text(json.dumps({**spec, "code_root": str(spec["code_root"])}), encoding="utf-8")
+        return path
+
+    def queue_url(self, logical_id: str) -> str:
+        """The URL of a template queue in the stand-in."""
+        return self.client("sqs").get_queue_url(QueueName=self.created[logical_id])["QueueUrl"]
 
     # -- functions
 
@@ -386,3 +449,10 @@ class StandIn:
             else:
                 deliveries.append(Delivery(rule.name, rule.target, result=result))
         return deliveries
+
+
+def _resolves_to(stack: StackTemplate, raw: Any, arns: set[str]) -> bool:
+    try:
+        return str(stack.resolve(raw)) in arns
+    except Unresolvable:
+        return False
