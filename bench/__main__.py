@@ -12,6 +12,8 @@ import importlib
 BENCHMARKS = {
     # handler vs Ultralytics vs session.run, cold start, size, load -> docs/performance.md
     "inference": "bench.inference",
+    # the inbox pipeline: 1,000 invoices, 3 workers, one killed -> docs/performance-inbox.md
+    "inbox": "bench.inbox",
 }
 
 
