@@ -34,6 +34,7 @@ REPO = Path(__file__).resolve().parents[2]
 REGION = "eu-north-1"
 MODELS = "invoice-yolo-dev-modelsbucket-1x2y3z4w5v6u"  # the bucket events/promote_*.json name
 POINTER = "/invoice-yolo-dev/model-pointer"
+LOCK_TABLE = "invoice-yolo-dev-ModelPointerLockTable-1A2B3C4D5E6F"
 PREFIX = "invoice-yolo-dev"
 USER = "arn:aws:sts::123456789012:assumed-role/ml-engineer/alice"  # the API events' IAM identity
 ENV = {
@@ -47,6 +48,7 @@ ENV = {
     "STAGE": "dev",
     "MODELS_BUCKET": MODELS,
     "MODEL_POINTER_PARAMETER": POINTER,
+    "POINTER_LOCK_TABLE": LOCK_TABLE,
     "TRAINING_JOB_PREFIX": PREFIX,
     "PROMOTION_MIN_MAP50_95": "0.3",
     "PROMOTION_MAX_REGRESSION": "0.02",
@@ -60,6 +62,17 @@ def initial_pointer_value() -> str:
     """The parameter's initial value exactly as template.yaml declares it (one source)."""
     stack = StackTemplate.load(REPO / "template.yaml")
     return str(stack.resolve(stack.resources["ModelPointerParameter"]["Properties"]["Value"]))
+
+
+def create_lock_table(dynamodb: Any) -> None:
+    """The lock table with the key schema template.yaml declares (one source)."""
+    props = StackTemplate.load(REPO / "template.yaml").resources["ModelPointerLockTable"]["Properties"]
+    dynamodb.create_table(
+        TableName=LOCK_TABLE,
+        KeySchema=props["KeySchema"],
+        AttributeDefinitions=props["AttributeDefinitions"],
+        BillingMode=props["BillingMode"],
+    )
 
 
 def job_name(n: int) -> str:
@@ -121,6 +134,7 @@ class World:
     s3: Any
     ssm: Any
     sagemaker: Any
+    dynamodb: Any
     load_event: Callable[[str], dict[str, Any]]
     capsys: pytest.CaptureFixture[str]
 
@@ -214,7 +228,9 @@ def world(
     s3.create_bucket(Bucket=MODELS, CreateBucketConfiguration={"LocationConstraint": REGION})
     ssm = boto3.client("ssm", region_name=REGION)
     ssm.put_parameter(Name=POINTER, Value=initial_pointer_value(), Type="String")
-    return World(handler, s3, ssm, boto3.client("sagemaker", region_name=REGION), api_event, capsys)
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    create_lock_table(dynamodb)
+    return World(handler, s3, ssm, boto3.client("sagemaker", region_name=REGION), dynamodb, api_event, capsys)
 
 
 def fail_call(client: Any, operation: str) -> Callable[[], None]:
