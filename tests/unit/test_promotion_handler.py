@@ -23,6 +23,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import EndpointConnectionError
 from moto import mock_aws
 from moto.core.models import MockAWS
 
@@ -243,6 +244,17 @@ def fail_call(client: Any, operation: str) -> Callable[[], None]:
     event_name = f"before-call.{client.meta.service_model.endpoint_prefix}.{operation}"
     client.meta.events.register_first(event_name, respond)
     return lambda: client.meta.events.unregister(event_name, respond)
+
+
+def unreachable(client: Any, operation: str) -> Callable[[], None]:
+    """Make one AWS operation fail as an unreachable endpoint does (no socket is opened)."""
+
+    def refuse(**_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url="http://127.0.0.1:9")
+
+    event_name = f"before-call.{client.meta.service_model.endpoint_prefix}.{operation}"
+    client.meta.events.register_first(event_name, refuse)
+    return lambda: client.meta.events.unregister(event_name, refuse)
 
 
 # ----------------------------------------------------------------------------- EventBridge
