@@ -402,3 +402,24 @@ def test_an_event_that_loses_the_race_is_retried_and_gated_against_the_winner(wo
     retried = world.deliver(event)
     assert retried["outcome"] == "rejected"  # measured against what serves now
     assert world.pointer()[1]["version"] == job_name(4)
+
+
+def test_the_sdks_retry_of_a_lease_that_landed_is_still_ours(world: World) -> None:
+    world.deliver(world.finished_job(1, tarball(0.50)))
+    world.deliver(world.finished_job(2, tarball(0.55)))
+    landed: list[bool] = []
+
+    def first_attempt_lands_then_times_out(params: dict[str, Any], **_: Any) -> None:
+        if not landed:
+            world.dynamodb.put_item(**params)
+            landed.append(True)
+
+    event = "before-parameter-build.dynamodb.PutItem"
+    world.handler.dynamodb.meta.events.register_first(event, first_attempt_lands_then_times_out)
+    try:
+        status, body = world.api(world.promote_event(job_name(1)))
+    finally:
+        world.handler.dynamodb.meta.events.unregister(event, first_attempt_lands_then_times_out)
+
+    assert landed and status == 200 and body["changed"] is True
+    assert lease(world)["expires_at"] == "0"

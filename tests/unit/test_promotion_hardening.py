@@ -289,3 +289,16 @@ def test_an_unknown_route_is_a_404_json(world: World) -> None:
     status, body, _ = call(world, event)
 
     assert (status, body["error"]) == (404, "not_found")
+
+
+def test_the_if_match_sample_event_is_checked_before_anything_else(world: World) -> None:
+    two_versions(world)  # the pointer is at version 3, the sample's If-Match
+    event = world.load_event("promote_version_if_match")
+
+    current_status, current, _ = call(world, event)  # precondition holds: on to the version lookup
+    call(world, world.load_event("promote_rollback"))  # the pointer moves to version 4
+    stale_status, stale, _ = call(world, world.load_event("promote_version_if_match"))
+
+    assert (current_status, current["error"]) == (404, "version_not_found")
+    assert (stale_status, stale["error"]) == (409, "conflict")
+    assert "not the expected 3" in stale["message"]

@@ -5,7 +5,7 @@ change is silently lost although its caller was told "changed". Every pointer mo
 
     read the pointer (version v), prepare (copy, verify the model) ... then, briefly:
     1. take the lease: PutItem {pointer: <parameter name>, holder: <token>, expires_at: now+lease}
-       if attribute_not_exists(pointer) OR expires_at < now;      else 409 conflict
+       if attribute_not_exists(pointer) OR expires_at < now        else 409 conflict
     2. GetParameter: is the pointer still at version v?            else 409 conflict
     3. PutParameter: the commit point (SSM numbers it v + 1)
     4. release: UpdateItem SET expires_at = 0 if holder = <token>  (also when 2 or 3 failed)
@@ -22,8 +22,11 @@ Failure modes (see also PointerStore.move):
   cannot be in flight for longer than that half); clock skew between Lambda hosts (NTP, ms) is
   far below the lease;
 - writers that bypass the lock (the console, a CloudFormation update of the parameter's Value)
-  are not serialised. Both show as a written version other than v + 1: logged as an error and
-  counted (`PointerRaceDetected`), and visible in the pointer's history;
+  are not serialised, and GetParameter is trusted to return the newest version. Each of these
+  (and the stall above) shows as a written version other than v + 1: logged as an error and
+  counted (`PointerRaceDetected`); the history keeps both writes;
+- the SDK retrying a PutItem or PutParameter that landed but timed out: the lease condition
+  accepts its own token again, and duplicate pointer versions of our own value are not a race;
 - DynamoDB unreachable: nothing moves (503 with Retry-After), the served model stays.
 """
 
@@ -101,9 +104,10 @@ class PointerLock:
                     "holder": {"S": token},
                     "expires_at": {"N": str(math.ceil(now) + self._lease_s)},
                 },
-                ConditionExpression="attribute_not_exists(#k) OR #e < :now",
-                ExpressionAttributeNames={"#k": "pointer", "#e": "expires_at"},
-                ExpressionAttributeValues={":now": {"N": str(math.floor(now))}},
+                # ... or our own token: the SDK's retry of a PutItem that landed but timed out.
+                ConditionExpression="attribute_not_exists(#k) OR #e < :now OR #h = :token",
+                ExpressionAttributeNames={"#k": "pointer", "#e": "expires_at", "#h": "holder"},
+                ExpressionAttributeValues={":now": {"N": str(math.floor(now))}, ":token": {"S": token}},
             )
         return Lease(token, started, self._lease_s, self._monotonic)
 
