@@ -302,3 +302,14 @@ def test_the_if_match_sample_event_is_checked_before_anything_else(world: World)
     assert (current_status, current["error"]) == (404, "version_not_found")
     assert (stale_status, stale["error"]) == (409, "conflict")
     assert "not the expected 3" in stale["message"]
+
+
+def test_browsers_may_send_if_match_and_read_the_etag(world: World) -> None:
+    event = world.load_event("promote_list")
+    event["headers"]["Origin"] = "https://console.example.com"
+    event["multiValueHeaders"]["Origin"] = ["https://console.example.com"]
+
+    _, _, headers = call(world, event)
+
+    assert "ETag" in headers["Access-Control-Expose-Headers"][0]
+    assert "If-Match" in headers["Access-Control-Allow-Headers"][0]

@@ -28,7 +28,11 @@ s3, sagemaker = (boto3.client(name, config=_aws) for name in ("s3", "sagemaker")
 ssm, dynamodb = (boto3.client(name, config=_quick) for name in ("ssm", "dynamodb"))
 pointers = PointerStore(ssm, PointerLock(dynamodb, settings), settings)
 promoter = Promoter(settings, s3, sagemaker, ModelStore(s3, settings), pointers)
-cors = CORSConfig(allow_origin=settings.cors_allow_origin) if settings.cors_allow_origin else None
+cors = (  # If-Match in, ETag out: the pointer version a change may be conditional on
+    CORSConfig(allow_origin=settings.cors_allow_origin, allow_headers=["If-Match"], expose_headers=["ETag"])
+    if settings.cors_allow_origin
+    else None
+)
 app = APIGatewayRestResolver(cors=cors)
 http.install(app, logger=logger, metrics=metrics, refused_metric="ModelRequestRefused")
 
