@@ -23,6 +23,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import EndpointConnectionError
 from moto import mock_aws
 from moto.core.models import MockAWS
 
@@ -34,6 +35,7 @@ REPO = Path(__file__).resolve().parents[2]
 REGION = "eu-north-1"
 MODELS = "invoice-yolo-dev-modelsbucket-1x2y3z4w5v6u"  # the bucket events/promote_*.json name
 POINTER = "/invoice-yolo-dev/model-pointer"
+LOCK_TABLE = "invoice-yolo-dev-ModelPointerLockTable-1A2B3C4D5E6F"
 PREFIX = "invoice-yolo-dev"
 USER = "arn:aws:sts::123456789012:assumed-role/ml-engineer/alice"  # the API events' IAM identity
 ENV = {
@@ -47,6 +49,7 @@ ENV = {
     "STAGE": "dev",
     "MODELS_BUCKET": MODELS,
     "MODEL_POINTER_PARAMETER": POINTER,
+    "POINTER_LOCK_TABLE": LOCK_TABLE,
     "TRAINING_JOB_PREFIX": PREFIX,
     "PROMOTION_MIN_MAP50_95": "0.3",
     "PROMOTION_MAX_REGRESSION": "0.02",
@@ -60,6 +63,17 @@ def initial_pointer_value() -> str:
     """The parameter's initial value exactly as template.yaml declares it (one source)."""
     stack = StackTemplate.load(REPO / "template.yaml")
     return str(stack.resolve(stack.resources["ModelPointerParameter"]["Properties"]["Value"]))
+
+
+def create_lock_table(dynamodb: Any) -> None:
+    """The lock table with the key schema template.yaml declares (one source)."""
+    props = StackTemplate.load(REPO / "template.yaml").resources["ModelPointerLockTable"]["Properties"]
+    dynamodb.create_table(
+        TableName=LOCK_TABLE,
+        KeySchema=props["KeySchema"],
+        AttributeDefinitions=props["AttributeDefinitions"],
+        BillingMode=props["BillingMode"],
+    )
 
 
 def job_name(n: int) -> str:
@@ -121,6 +135,7 @@ class World:
     s3: Any
     ssm: Any
     sagemaker: Any
+    dynamodb: Any
     load_event: Callable[[str], dict[str, Any]]
     capsys: pytest.CaptureFixture[str]
 
@@ -214,7 +229,9 @@ def world(
     s3.create_bucket(Bucket=MODELS, CreateBucketConfiguration={"LocationConstraint": REGION})
     ssm = boto3.client("ssm", region_name=REGION)
     ssm.put_parameter(Name=POINTER, Value=initial_pointer_value(), Type="String")
-    return World(handler, s3, ssm, boto3.client("sagemaker", region_name=REGION), api_event, capsys)
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    create_lock_table(dynamodb)
+    return World(handler, s3, ssm, boto3.client("sagemaker", region_name=REGION), dynamodb, api_event, capsys)
 
 
 def fail_call(client: Any, operation: str) -> Callable[[], None]:
@@ -227,6 +244,17 @@ def fail_call(client: Any, operation: str) -> Callable[[], None]:
     event_name = f"before-call.{client.meta.service_model.endpoint_prefix}.{operation}"
     client.meta.events.register_first(event_name, respond)
     return lambda: client.meta.events.unregister(event_name, respond)
+
+
+def unreachable(client: Any, operation: str) -> Callable[[], None]:
+    """Make one AWS operation fail as an unreachable endpoint does (no socket is opened)."""
+
+    def refuse(**_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url="http://127.0.0.1:9")
+
+    event_name = f"before-call.{client.meta.service_model.endpoint_prefix}.{operation}"
+    client.meta.events.register_first(event_name, refuse)
+    return lambda: client.meta.events.unregister(event_name, refuse)
 
 
 # ----------------------------------------------------------------------------- EventBridge

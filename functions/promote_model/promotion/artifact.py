@@ -16,9 +16,9 @@ import zlib
 from dataclasses import dataclass
 from typing import IO, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from promotion.aws_errors import aws_call, is_not_found, translate
+from apiedge.aws import aws_call, is_not_found, translate, translate_botocore
 from promotion.errors import ArtifactInvalid
 
 MODEL_MEMBER = "model.onnx"
@@ -78,6 +78,8 @@ class ModelArchive:
             if is_not_found(exc):
                 raise ArtifactInvalid(f"{self.location.uri} does not exist") from exc
             raise translate(exc, f"reading {self.location.uri}") from exc
+        except BotoCoreError as exc:
+            raise translate_botocore(exc, f"reading {self.location.uri}") from exc
 
     def _stream(self, wanted: str, use: Any) -> Any:
         body = self._open()
@@ -90,6 +92,8 @@ class ModelArchive:
                         return use(member, handle)
         except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise ArtifactInvalid(f"{self.location.uri} is not a readable tar.gz: {exc}") from exc
+        except BotoCoreError as exc:  # the download broke off or timed out: worth a retry
+            raise translate_botocore(exc, f"reading {self.location.uri}") from exc
         finally:
             body.close()  # stop downloading the rest of the archive
         raise ArtifactInvalid(f"{self.location.uri} has no {wanted}")

@@ -1,8 +1,10 @@
 """The EventBridge path: "SageMaker Training Job State Change" in, an outcome out (logged, counted).
 
 Permanent problems (a malformed event, an artefact without model.onnx or usable metrics) are
-logged and counted, and the event is consumed: retrying cannot fix them. AWS errors propagate,
-so Lambda retries the asynchronous invocation and then hands it to the dead-letter queue.
+logged and counted, and the event is consumed: retrying cannot fix them. AWS errors, and a
+conflict with a concurrent pointer move (409), propagate, so Lambda retries the asynchronous
+invocation (which re-reads the pointer and gates against what serves then) and then hands it to
+the dead-letter queue.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ Why SSM Parameter Store, and its own version history rather than a second histor
 - the inference function already reads the parameter (Powertools parameters, cached with a max
   age), and IAM scopes both functions to this one parameter ARN.
 A parameter that is missing or holds something unreadable counts as "the baked-in model".
+
+SSM has no conditional PutParameter, so `move` compares and swaps under a lease (promotion/lock.py):
+a move commits only if the pointer is still at the parameter version it was prepared from.
 """
 
 from __future__ import annotations
@@ -17,15 +20,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger
-from botocore.exceptions import ClientError
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from promotion.aws_errors import aws_call, is_not_found, translate
+from apiedge.aws import aws_call, is_not_found, translate, translate_botocore
+from promotion.errors import PointerConflict
+from promotion.lock import PointerLock
 from promotion.schemas import ModelPointer
 from promotion.settings import Settings
 
 log = Logger(child=True)  # the handler's structured logger
+metrics = Metrics()  # Powertools metrics share one store: these reach the handler's flush
 
 MAX_VALUE_BYTES = 4096  # SSM standard tier
 
@@ -55,8 +62,9 @@ def _parse(value: str, where: str) -> ModelPointer:
 
 
 class PointerStore:
-    def __init__(self, ssm: Any, settings: Settings) -> None:
+    def __init__(self, ssm: Any, lock: PointerLock, settings: Settings) -> None:
         self._ssm = ssm
+        self._lock = lock
         self.name = settings.pointer_parameter
 
     def current(self) -> PointerVersion:
@@ -67,20 +75,56 @@ class PointerStore:
             if is_not_found(exc):
                 return PointerVersion(0, None, ModelPointer())
             raise translate(exc, f"reading {self.name}") from exc
+        except BotoCoreError as exc:
+            raise translate_botocore(exc, f"reading {self.name}") from exc
         return PointerVersion(
             int(parameter["Version"]),
             parameter.get("LastModifiedDate"),
             _parse(parameter["Value"], f"{self.name} version {parameter['Version']}"),
         )
 
-    def write(self, pointer: ModelPointer) -> int:
-        """Move the pointer (one PutParameter: the commit point); returns the new parameter version."""
+    def move(self, pointer: ModelPointer, *, base: PointerVersion) -> int:
+        """Write `pointer` if the parameter is still as `base` (what the change was prepared from),
+        else 409 `conflict` and nothing is written. Returns the new parameter version.
+
+        "Still as" is SSM's version number and its modification time: a parameter deleted and
+        created again restarts at version 1, and must not pass for the one that was read."""
         value = pointer.to_parameter()
         if len(value.encode()) > MAX_VALUE_BYTES:  # a programming error: the document is bounded
             raise ValueError(f"pointer document is {len(value.encode())} bytes; SSM allows {MAX_VALUE_BYTES}")
-        with aws_call(f"writing {self.name}"):
-            response = self._ssm.put_parameter(Name=self.name, Value=value, Type="String", Overwrite=True)
-        return int(response["Version"])
+        with self._lock.held() as lease:
+            now = self.current()
+            if (now.parameter_version, now.modified_at) != (base.parameter_version, base.modified_at):
+                raise PointerConflict(
+                    f"the model pointer moved (version {base.parameter_version} -> {now.parameter_version}) "
+                    "while this change was prepared; nothing was changed: re-read GET /models and retry",
+                    details=[{"field": "parameter_version", "problem": f"is {now.parameter_version}"}],
+                )
+            lease.check()
+            with aws_call(f"writing {self.name}"):
+                response = self._ssm.put_parameter(Name=self.name, Value=value, Type="String", Overwrite=True)
+            lease.committed_version = written = int(response["Version"])
+        if written != base.parameter_version + 1 and not self._retried(
+            value, base.parameter_version + 1, written
+        ):
+            # Only a writer that bypassed the lock (or outlived its lease) gets here: see lock.py.
+            log.error(
+                "model pointer written outside the lock",
+                extra={"pointer": self.name, "base_version": base.parameter_version, "written": written},
+            )
+            metrics.add_metric(name="PointerRaceDetected", unit=MetricUnit.Count, value=1)
+        return written
+
+    def _retried(self, value: str, first: int, written: int) -> bool:
+        """Whether versions first..written-1 are our own value too: the SDK retried a PutParameter
+        that had timed out after SSM applied it (harmless duplicates, not a race)."""
+        for version in range(first, written):
+            try:
+                if self._ssm.get_parameter(Name=f"{self.name}:{version}")["Parameter"]["Value"] != value:
+                    return False
+            except (ClientError, BotoCoreError):
+                return False
+        return True
 
     def history(self) -> list[PointerVersion]:
         """Every version SSM still keeps, newest first."""
@@ -98,4 +142,6 @@ class PointerStore:
             if is_not_found(exc):
                 return []
             raise translate(exc, f"reading the history of {self.name}") from exc
+        except BotoCoreError as exc:
+            raise translate_botocore(exc, f"reading the history of {self.name}") from exc
         return sorted(entries, key=lambda e: e.parameter_version, reverse=True)

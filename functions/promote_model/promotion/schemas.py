@@ -98,8 +98,13 @@ class TrainingJobStateChange(EventBridgeModel):
 
 
 class ChangeRequest(BaseModel):
-    """Body of `POST /models/{version}/promote` and `POST /models/rollback` (both optional)."""
+    """Body of `POST /models/{version}/promote` and `POST /models/rollback` (optional).
+
+    `expected_version`: the pointer's parameter version the caller last saw (GET /models); the
+    change is refused with 409 `conflict` if the pointer has moved since (If-Match does the same).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     reason: str | None = Field(default=None, min_length=1, max_length=200)
+    expected_version: int | None = Field(default=None, ge=0, le=999_999_999)

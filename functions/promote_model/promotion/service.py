@@ -1,9 +1,13 @@
 """Promotion use cases: a finished training job (event), promote a version, roll back, list.
 
 Order of every change, so that a failure at any step leaves the served model as it was:
-1. read and validate everything (metrics, gate, the current pointer);
-2. copy model.onnx, then metrics.json, to `models/<version>/` (not served until 3.);
-3. write the pointer: one PutParameter, the commit point. Nothing is written after it.
+1. read and validate everything (metrics, gate, the current pointer at parameter version v,
+   the caller's expected version);
+2. copy model.onnx, then metrics.json, to `models/<version>/` (not served until 4.);
+3. check the model the pointer will name: this stack's `models/<version>/model.onnx`, and its
+   stored bytes hash to the sha256 recorded when it was published;
+4. write the pointer if it is still at v (PointerStore.move: a lease, a version check, one
+   PutParameter: the commit point); else 409 `conflict`. Nothing is written after it.
 """
 
 from __future__ import annotations
@@ -13,27 +17,26 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from apiedge.aws import is_not_found, translate, translate_botocore
 from promotion import gate
 from promotion.artifact import ModelArchive, S3Object
-from promotion.aws_errors import is_not_found, translate
 from promotion.errors import (
     ArtifactInvalid,
     InvalidRequest,
     NothingToRollBack,
+    PointerConflict,
     PreviousModelMissing,
     VersionNotFound,
 )
 from promotion.pointer import PointerStore, PointerVersion
-from promotion.schemas import VERSION_PATTERN, Action, ModelMetrics, ModelPointer, TrainingJobState
+from promotion.schemas import VERSION_PATTERN, Action, ModelMetrics, ModelPointer, ModelRef, TrainingJobState
 from promotion.settings import Settings
 from promotion.store import ModelStore
 
 EVENTBRIDGE_ACTOR = "eventbridge"
-log = Logger(child=True)  # the handler's structured logger
 _VERSION = re.compile(VERSION_PATTERN)
 
 
@@ -99,13 +102,14 @@ class Promoter:
         )
         if not decision.passed:
             return {"outcome": "rejected", "job_name": name, "gate": decision.as_json()}
-        pointer = self._publish_and_point(
+        pointer, written = self._publish_and_point(
             name, archive, raw, candidate, current, action="gate", actor=EVENTBRIDGE_ACTOR, reason=None
         )
         return {
             "outcome": "promoted",
             "job_name": name,
             "gate": decision.as_json(),
+            "parameter_version": written,
             "pointer": pointer.as_json(),
         }
 
@@ -121,20 +125,29 @@ class Promoter:
 
     # ------------------------------------------------------------------ the API
 
-    def promote(self, version: str, *, actor: str, reason: str | None) -> dict[str, Any]:
+    def promote(
+        self, version: str, *, actor: str, reason: str | None, expected_version: int | None = None
+    ) -> dict[str, Any]:
         """Serve `version` (a published model, or a finished job of this stack, copied now).
 
         A person's decision: the gate does not apply, the caller overrides it.
         """
         self._check_version(version)
         current = self._pointers.current()
+        _expect(current, expected_version)
         if current.pointer.version == version:
-            return {"changed": False, "current": current.pointer.as_json()}
+            return {
+                "changed": False,
+                "parameter_version": current.parameter_version,
+                "current": current.pointer.as_json(),
+            }
         published = self._store.published(version)
         if published is not None:
-            pointer = self._point(
+            model = self._store.model_object(version)
+            self._store.verify(model, published.sha256, what=f"version {version}")
+            pointer, written = self._point(
                 version,
-                self._store.model_object(version).uri,
+                model.uri,
                 _metrics(published.metrics, version),
                 current,
                 sha256=published.sha256,
@@ -146,23 +159,25 @@ class Promoter:
             archive = ModelArchive(self._s3, self._artifact(version, None))
             content, raw = archive.metrics()
             candidate = _metrics(content, archive.location.uri)
-            pointer = self._publish_and_point(
+            pointer, written = self._publish_and_point(
                 version, archive, raw, candidate, current, action="promote", actor=actor, reason=reason
             )
         return {
             "changed": True,
+            "parameter_version": written,
             "current": pointer.as_json(),
             "previous": current.pointer.ref().model_dump(by_alias=True),
         }
 
-    def rollback(self, *, actor: str, reason: str | None) -> dict[str, Any]:
+    def rollback(
+        self, *, actor: str, reason: str | None, expected_version: int | None = None
+    ) -> dict[str, Any]:
         """Serve the model that was served before the current one, as it was then."""
         current = self._pointers.current()
+        _expect(current, expected_version)
         target = current.pointer.previous
         if target is None:
             raise NothingToRollBack("the current model has no previous version to roll back to")
-        if target.model_uri is not None and not self._store.model_exists(target.model_uri):
-            raise PreviousModelMissing(f"the previous model {target.model_uri} no longer exists")
         # The pointer as it was when the target was last served (so its own `previous` comes back
         # too: rolling back again walks further back instead of toggling between two versions).
         then = next(
@@ -176,15 +191,31 @@ class Promoter:
         restored = then or ModelPointer(
             version=target.version, model_uri=target.model_uri, metrics=target.metrics
         )
+        if not (target.model_uri is None and restored.model_uri is None):  # the baked-in model: no file
+            self._check_served_before(target, restored)
         pointer = restored.model_copy(
             update={"promoted_at": self._clock(), "action": "rollback", "actor": actor, "reason": reason}
         )
-        self._write(pointer, current)
+        written = self._write(pointer, current)
         return {
             "changed": True,
+            "parameter_version": written,
             "current": pointer.as_json(),
             "rolled_back_from": current.pointer.ref().model_dump(by_alias=True),
         }
+
+    def _check_served_before(self, target: ModelRef, restored: ModelPointer) -> None:
+        """The rollback target is this stack's model (whatever the old documents say) and still
+        the file that was served: its sha256 as that pointer recorded it, else as published."""
+        what = f"the previous model {target.version}"
+        model = self._store.pinned(target.model_uri, target.version, what=what)
+        if restored.model_uri != target.model_uri:
+            self._store.pinned(restored.model_uri, restored.version, what=what)
+        sha256 = restored.sha256
+        if sha256 is None and target.version is not None:
+            published = self._store.published(target.version)
+            sha256 = published.sha256 if published is not None else None
+        self._store.verify(model, sha256, what=what, missing=PreviousModelMissing)
 
     def listing(self, limit: int) -> dict[str, Any]:
         """`GET /models`: the pointer, the published versions with metrics, the pointer's history."""
@@ -232,6 +263,8 @@ class Promoter:
             if is_not_found(exc):
                 raise VersionNotFound(f"no model version or training job {job_name} in this stack") from exc
             raise translate(exc, f"describing training job {job_name}") from exc
+        except BotoCoreError as exc:
+            raise translate_botocore(exc, f"describing training job {job_name}") from exc
         if job.get("TrainingJobStatus") != "Completed":
             raise VersionNotFound(f"training job {job_name} is {job.get('TrainingJobStatus')}, not Completed")
         uri = (job.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
@@ -250,8 +283,10 @@ class Promoter:
         action: Action,
         actor: str,
         reason: str | None,
-    ) -> ModelPointer:
+    ) -> tuple[ModelPointer, int]:
+        """Copy the job's model out, check the stored copy is what was hashed, then point at it."""
         model_uri, sha256 = self._store.publish(version, archive, metrics_raw)
+        self._store.verify(S3Object.parse(model_uri), sha256, what=f"version {version}")
         return self._point(
             version, model_uri, metrics, current, sha256=sha256, action=action, actor=actor, reason=reason
         )
@@ -267,7 +302,8 @@ class Promoter:
         action: Action,
         actor: str,
         reason: str | None,
-    ) -> ModelPointer:
+    ) -> tuple[ModelPointer, int]:
+        self._store.pinned(model_uri, version, what=f"version {version}")
         pointer = ModelPointer(
             version=version,
             model_uri=model_uri,
@@ -280,14 +316,23 @@ class Promoter:
             reason=reason,
             previous=current.pointer.ref(),
         )
-        self._write(pointer, current)
-        return pointer
+        return pointer, self._write(pointer, current)
 
-    def _write(self, pointer: ModelPointer, current: PointerVersion) -> None:
-        written = self._pointers.write(pointer)
-        if current.parameter_version and written != current.parameter_version + 1:
-            # SSM has no compare-and-set: another promotion wrote in between. Ours is the last write
-            # and names a complete model; its `previous` may skip the other one (see the history).
-            log.warning(
-                "pointer moved concurrently: read version %s, wrote %s", current.parameter_version, written
-            )
+    def _write(self, pointer: ModelPointer, current: PointerVersion) -> int:
+        """Commit, if the pointer is still as `current` (else 409 conflict, nothing written)."""
+        return self._pointers.move(pointer, base=current)
+
+
+def _expect(current: PointerVersion, expected_version: int | None) -> None:
+    """The caller's precondition (If-Match / expected_version): the pointer version it last saw."""
+    if expected_version is not None and expected_version != current.parameter_version:
+        raise PointerConflict(
+            f"the model pointer is at version {current.parameter_version}, not the expected "
+            f"{expected_version}; nothing was changed: re-read GET /models and retry",
+            details=[
+                {
+                    "field": "expected_version",
+                    "problem": f"stale: the pointer is at {current.parameter_version}",
+                }
+            ],
+        )
