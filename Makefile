@@ -39,7 +39,7 @@ export CKV_SKIP_PACKAGE_UPDATE_CHECK := true
 export AWS_DEFAULT_REGION ?= eu-north-1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup demo test test-unit test-integration lint format dataset demo-model bench clean tools lint-template \
+.PHONY: help setup demo test test-unit test-integration lint format dataset demo-model bench bench-inbox clean tools lint-template \
         serve-venv events lint-workflows
 
 help:  ## List targets
@@ -142,8 +142,11 @@ serve-venv: $(SERVE_STAMP)  ## Serving-only venv (.venv-serve): the image's requ
 events: $(STAMP)  ## Regenerate events/infer_*.json (API Gateway proxy events) from template.yaml
 	$(PY) -m bench.make_events
 
-bench: $(STAMP) $(SERVE_STAMP)  ## Benchmarks; results go to docs/performance.md
+bench: $(STAMP) $(SERVE_STAMP)  ## Benchmarks; results go to docs/performance.md (and the other docs/performance-*.md)
 	$(PY) -m bench
+
+bench-inbox: $(STAMP)  ## Inbox pipeline load test (1,000 invoices, 3 workers, one killed) -> docs/performance-inbox.md
+	$(PY) -m bench inbox
 
 clean:
 	rm -rf build runs artifacts .cache .pytest_cache .ruff_cache

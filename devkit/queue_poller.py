@@ -206,7 +206,8 @@ def main() -> None:
         region=env["AWS_DEFAULT_REGION"],
     )
     tally = poller.drain(idle_polls=args.idle_polls)
-    print("TALLY " + json.dumps({k: v for k, v in tally.__dict__.items() if k != "invoke_s"}), flush=True)
+    counts = {k: v for k, v in tally.__dict__.items() if k != "invoke_s"}
+    print("TALLY " + json.dumps(counts | {"busy_s": round(sum(tally.invoke_s), 3)}), flush=True)
 
 
 if __name__ == "__main__":
