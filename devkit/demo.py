@@ -21,7 +21,7 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from devkit.synth import generate_dataset, render_invoice
 
@@ -68,13 +68,15 @@ class Client:
 
 
 @contextmanager
-def running_stack(parameters: dict[str, str], port: int = 0) -> Iterator[tuple[Any, Any, Client]]:
+def running_stack(
+    parameters: dict[str, str], port: int = 0, function_logs: TextIO | None = None
+) -> Iterator[tuple[Any, Any, Client]]:
     """Stand-in + local training backend + the local API on a loopback port (0: a free one)."""
     from devkit.local_api import make_server  # noqa: PLC0415 - heavy imports after argument parsing
     from devkit.local_training import LocalTraining  # noqa: PLC0415
     from devkit.stand_in import StandIn  # noqa: PLC0415
 
-    with StandIn(parameters=parameters) as aws, LocalTraining(aws) as training:
+    with StandIn(parameters=parameters, function_logs=function_logs) as aws, LocalTraining(aws) as training:
         server = make_server(port=port, api=aws.local_api())
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
@@ -190,6 +192,39 @@ def infer(api: Client, step: Step, args: argparse.Namespace) -> int:
     return 0
 
 
+def inbox(aws: Any, api: Client, step: Step, args: argparse.Namespace) -> int:
+    """Invoices in bulk: drop a handful into the inbox, let the queue worker read them, list them."""
+    step("Invoices in bulk: 4 invoices, a re-upload and a text file dropped under inbox/")
+    s3, bucket = aws.client("s3"), aws.name("InvoicesBucket")
+    names = []
+    for number in range(4):
+        path = args.out / f"inbox_{number}.jpg"
+        render_invoice(args.seed + 20_000 + number).image.save(path, quality=90)
+        names.append((f"inbox/batch-1/invoice-{number}.jpg", path.read_bytes()))
+    names.append(("inbox/batch-1/invoice-0-again.jpg", names[0][1]))  # the same bytes again
+    names.append(("inbox/batch-1/notes.txt", b"call the supplier about the March invoice"))
+    for key, data in names:
+        s3.put_object(Bucket=bucket, Key=key, Body=data)
+    print(f"  s3://{bucket}/inbox/batch-1/: {len(names)} objects -> EventBridge -> the invoice queue")
+    tally = aws.poller("ProcessInvoiceFunction").drain()
+    print(f"  queue worker: {tally.messages} messages in {tally.batches} batch(es), {tally.failed} failed")
+    shown, first_done = 0, None
+    for status in ("done", "needs_review", "rejected"):
+        code, body = api.json("GET", f"/invoices?status={status}")
+        for item in body.get("invoices", []) if code == 200 else []:
+            found = ", ".join(sorted(item.get("fields", {}))) or "-"
+            reason = f"  ({item['error']['code']})" if item.get("error") else ""
+            print(f"  {item['source']['key']:<36} {status:<12} key fields found: {found}{reason}")
+            shown += 1
+            first_done = first_done or item["id"]
+    print(f"  {shown} results for {len(names)} objects: the re-upload was recognised as the same invoice")
+    if first_done:
+        code, one = api.json("GET", f"/invoices/{first_done}")
+        stored = "with" if one.get("result") else "without"
+        print(f"  GET /invoices/{first_done} -> {code} {one.get('status')}, {stored} its stored answer")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the demo."""
     parser = argparse.ArgumentParser(
@@ -203,18 +238,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--imgsz", type=int, default=512)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "demo")
+    parser.add_argument("--logs", action="store_true", help="show the functions' logs here (default: a file)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
 
-    step = Step(2 if args.quick else 7)
+    step = Step(3 if args.quick else 8)
     step("Starting the embedded stack: moto server from template.yaml, local SageMaker, local API")
-    with running_stack({}) as (aws, training, api):
+    log_path = args.out / "functions.log"
+    with (
+        log_path.open("w", encoding="utf-8") as log_file,
+        running_stack({}, function_logs=None if args.logs else log_file) as (aws, training, api),
+    ):
         buckets = sorted(aws.name(b) for b in aws.stack.of_type("AWS::S3::Bucket"))
         print(f"  API on {api.base}; buckets: {', '.join(buckets)}")
+        if not args.logs:
+            print(f"  the functions' logs and metrics (as CloudWatch would get them) -> {log_path}")
         if not args.quick:
             version = train(aws, training, api, step, args)
             print(f"  promoted: {version}" if version else "  not promoted: /infer keeps its current model")
-        return infer(api, step, args)
+        failed = infer(api, step, args)
+        return failed or inbox(aws, api, step, args)
 
 
 def serve_main(argv: Sequence[str] | None = None) -> int:

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 ACCOUNT_ID = "123456789012"  # moto's default account: ARNs built here match the ones moto returns
 
@@ -92,8 +92,11 @@ class FunctionHost:
     (a test module holding its exception classes) finds the same objects afterwards.
     """
 
-    def __init__(self, spec: FunctionSpec) -> None:
+    def __init__(self, spec: FunctionSpec, *, log_stream: TextIO | None = None) -> None:
         self.spec = spec  # replaceable before the first invocation (a test lowering a setting)
+        # Where the function's stdout goes (its Powertools logs and EMF metrics, as CloudWatch
+        # would get them): None keeps this process's stdout.
+        self.log_stream = log_stream
         self._package = spec.handler.split(".", 1)[0]
         self._handler: Any = None
         self._displaced: dict[str, Any] | None = None
@@ -127,7 +130,9 @@ class FunctionHost:
         request_id = (
             (event.get("requestContext") or {}).get("requestId") or event.get("id") or str(uuid.uuid4())
         )
-        with _INVOKE_LOCK, applied_environment(self.spec.environment):
+        output = contextlib.redirect_stdout(self.log_stream) if self.log_stream else contextlib.nullcontext()
+        # Imported under the redirect too: Powertools' log handler keeps the stream of import time.
+        with _INVOKE_LOCK, applied_environment(self.spec.environment), output:
             handler = self._load()
             context = LocalContext(
                 self.spec.logical_id, self.spec.memory_mb, str(request_id), self.spec.timeout_s

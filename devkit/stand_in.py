@@ -33,7 +33,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from devkit.function_host import FunctionHost
 from devkit.local_api import LocalApi, api_routes
@@ -144,6 +144,7 @@ class StandIn:
         region: str = "eu-north-1",
         parameters: Mapping[str, Any] | None = None,
         export_env: bool = True,
+        function_logs: TextIO | None = None,
     ) -> None:
         self.template_path = Path(template).resolve()
         self.stack = StackTemplate.load(
@@ -152,6 +153,7 @@ class StandIn:
         )
         self.region = region
         self.export_env = export_env
+        self.function_logs = function_logs  # where functions' stdout (logs, metrics) goes; None: ours
         self.created: dict[str, str] = {}  # logical id -> physical name
         self.rules: list[Rule] = []
         self._server: Any = None
@@ -396,7 +398,7 @@ class StandIn:
             if logical_id not in self._hosts:
                 if logical_id not in self.stack.functions():
                     raise KeyError(f"{logical_id} is not a function the stand-in can run")
-                self._hosts[logical_id] = FunctionHost(self._spec(logical_id))
+                self._hosts[logical_id] = FunctionHost(self._spec(logical_id), log_stream=self.function_logs)
             return self._hosts[logical_id]
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:

@@ -44,7 +44,10 @@ def _from_detail(detail: dict[str, Any]) -> ObjectRef:
     try:
         obj = detail["object"]
         return ObjectRef(
-            detail["bucket"]["name"], obj["key"], str(obj.get("etag") or obj.get("eTag") or ""), int(obj.get("size", 0))
+            detail["bucket"]["name"],
+            obj["key"],
+            str(obj.get("etag") or obj.get("eTag") or ""),
+            int(obj.get("size", 0)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise NotAnObjectEvent(f"EventBridge S3 event lacks {exc}") from exc

@@ -8,6 +8,7 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
@@ -29,12 +30,16 @@ def list_invoices() -> Response:
     event = app.current_event
     limit = http.query_uint(event.get_query_string_value("limit"), "limit", default=20)
     status, token = event.get_query_string_value("status"), event.get_query_string_value("next_token")
-    return http.json_response(200, reader.by_status(status, limit, token))
+    answer = reader.by_status(status, limit, token)
+    metrics.add_metric(name="InvoicesListed", unit=MetricUnit.Count, value=len(answer["invoices"]))
+    return http.json_response(200, answer)
 
 
 @app.get("/invoices/<invoice_id>")
 def get_invoice(invoice_id: str) -> Response:
-    return http.json_response(200, reader.get(invoice_id))
+    answer = reader.get(invoice_id)
+    metrics.add_metric(name="InvoiceRead", unit=MetricUnit.Count, value=1)
+    return http.json_response(200, answer)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
