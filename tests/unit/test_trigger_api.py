@@ -201,7 +201,11 @@ def test_post_launches_one_managed_spot_job(api: Api) -> None:
     assert body["replayed"] is False  # a fresh launch
     assert body["request"]["epochs"] == 50  # the normalized request is echoed
     [request] = api.created
-    bundle_uri = json.loads(request["HyperParameters"]["sagemaker_submit_directory"])
+    # Network isolation: the code arrives as the "code" channel, named by its local path.
+    assert json.loads(request["HyperParameters"]["sagemaker_submit_directory"]) == (
+        "/opt/ml/input/data/code/sourcedir.tar.gz"
+    )
+    bundle_uri = request["InputDataConfig"][-1]["DataSource"]["S3DataSource"]["S3Uri"]
     bundle_key = bundle_uri.removeprefix(f"s3://{MODELS}/")
     assert bundle_key.startswith("code/sourcedir/") and bundle_key.endswith("/sourcedir.tar.gz")
     assert api.s3.head_object(Bucket=MODELS, Key=bundle_key)["ContentLength"] > 0
@@ -226,7 +230,7 @@ def test_post_launches_one_managed_spot_job(api: Api) -> None:
             "fliplr": "0.0",
             "model": '"yolo26n"',
             "sagemaker_program": '"train.py"',
-            "sagemaker_submit_directory": json.dumps(bundle_uri),
+            "sagemaker_submit_directory": '"/opt/ml/input/data/code/sourcedir.tar.gz"',
             "sagemaker_region": json.dumps(REGION),
             "sagemaker_job_name": json.dumps(job),
             "sagemaker_container_log_level": "20",
@@ -241,12 +245,24 @@ def test_post_launches_one_managed_spot_job(api: Api) -> None:
                         "S3DataDistributionType": "FullyReplicated",
                     }
                 },
-            }
+            },
+            {
+                "ChannelName": "code",
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "S3Prefix",
+                        "S3Uri": bundle_uri,
+                        "S3DataDistributionType": "FullyReplicated",
+                    }
+                },
+                "InputMode": "File",
+            },
         ],
         "OutputDataConfig": {"S3OutputPath": f"s3://{MODELS}/training-output/"},
         "ResourceConfig": {"InstanceType": "ml.g4dn.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 40},
         "StoppingCondition": {"MaxRuntimeInSeconds": 7200, "MaxWaitTimeInSeconds": 14400},
         "EnableManagedSpotTraining": True,
+        "EnableNetworkIsolation": True,
         "CheckpointConfig": {
             "S3Uri": f"s3://{CHECKPOINTS}/checkpoints/{job}/",
             "LocalPath": "/opt/ml/checkpoints",
@@ -349,14 +365,25 @@ def test_an_invalid_request_names_every_problem_and_launches_nothing(api: Api) -
         (post({"dataset": f"s3://{DATA}/{DATASET_PREFIX}", "hyperparameters": {"lr0": 0.01}}), 422, None),
         (post({"dataset": f"s3://{DATA}/datasets/missing/"}), 422, "dataset_not_found"),
         (
-            post({"dataset": f"s3://{DATA}/d/", "base_weights": f"s3://{DATA}/w/none.pt"}),
+            post({"dataset": f"s3://{DATA}/d/", "base_weights": f"s3://{MODELS}/models/w/none.pt"}),
             422,
             "dataset_not_found",
         ),
         (
-            post({"dataset": f"s3://{DATA}/{DATASET_PREFIX}", "base_weights": f"s3://{DATA}/w/none.pt"}),
+            post(
+                {
+                    "dataset": f"s3://{DATA}/{DATASET_PREFIX}",
+                    "base_weights": f"s3://{MODELS}/models/w/none.pt",
+                }
+            ),
             422,
             "weights_not_found",
+        ),
+        # A pickle in the data bucket is never loaded: only the stack's own model prefixes are trusted.
+        (
+            post({"dataset": f"s3://{DATA}/{DATASET_PREFIX}", "base_weights": f"s3://{DATA}/w/evil.pt"}),
+            422,
+            "validation_failed",
         ),
         (post({"dataset": f"s3://{MODELS}/{DATASET_PREFIX}"}), 422, "validation_failed"),
     ],
@@ -373,14 +400,30 @@ def test_refusals_are_4xx_json_and_launch_nothing(
 
 
 def test_fine_tuning_from_existing_weights(api: Api) -> None:
-    api.s3.put_object(Bucket=DATA, Key="weights/base.pt", Body=b"weights")
-    status, _, _ = api.call(
-        post({"dataset": f"s3://{DATA}/{DATASET_PREFIX}", "base_weights": f"s3://{DATA}/weights/base.pt"})
-    )
+    weights = f"s3://{MODELS}/training-output/{PREFIX}-20261101000000-abcdef/best.pt"
+    api.s3.put_object(Bucket=MODELS, Key=weights.removeprefix(f"s3://{MODELS}/"), Body=b"weights")
+    status, _, _ = api.call(post({"dataset": f"s3://{DATA}/{DATASET_PREFIX}", "base_weights": weights}))
 
     assert status == 202
-    channels = {c["ChannelName"] for c in api.created[0]["InputDataConfig"]}
-    assert channels == {"training", "weights"}
+    created = api.created[0]
+    channels = {c["ChannelName"] for c in created["InputDataConfig"]}
+    assert channels == {"training", "weights", "code"}
+    # The entrypoint checks the origin again (defence in depth) from these two hyperparameters.
+    assert json.loads(created["HyperParameters"]["weights-uri"]) == weights
+    trusted = json.loads(created["HyperParameters"]["trusted-weights-prefixes"]).split(",")
+    assert trusted == [f"s3://{MODELS}/models/", f"s3://{MODELS}/training-output/"]
+
+
+def test_data_bucket_weights_are_refused_naming_the_allowed_prefixes(api: Api) -> None:
+    api.s3.put_object(Bucket=DATA, Key="weights/evil.pt", Body=b"pickle")
+    status, error, _ = api.call(
+        post({"dataset": f"s3://{DATA}/{DATASET_PREFIX}", "base_weights": f"s3://{DATA}/weights/evil.pt"})
+    )
+
+    assert status == 422
+    assert f"s3://{MODELS}/models/" in error["message"]
+    assert f"s3://{MODELS}/training-output/" in error["message"]
+    assert_nothing_launched(api)
 
 
 def test_throttling_is_429_and_a_retry_launches(api: Api) -> None:

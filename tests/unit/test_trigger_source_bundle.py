@@ -139,7 +139,8 @@ def test_the_makefile_build_gives_a_self_contained_artefact(tmp_path: Path) -> N
     code = (
         "import sys\n"
         "keep = [p for p in sys.path if p and ('site-packages' in p or p.startswith(sys.base_prefix))]\n"
-        f"sys.path = [{str(artefact)!r}, *keep]\n"
+        # /opt/python of the layer holds apiedge (layers/yolo_deps/Makefile); here, its source dir.
+        f"sys.path = [{str(artefact)!r}, {str(FUNCTION.parent / 'common')!r}, *keep]\n"
         "import launcher.jobs, launcher.source_bundle, yolo_train.metric_defs, yolo_train.hp_rules\n"
         f"assert launcher.jobs.__file__.startswith({str(artefact)!r}), launcher.jobs.__file__\n"
         f"assert yolo_train.metric_defs.__file__.startswith({str(artefact)!r})\n"

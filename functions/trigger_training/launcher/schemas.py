@@ -133,7 +133,10 @@ class TrainRequest(BaseModel):
     model: str | None = Field(
         None, description=f"architecture to train from scratch ({DEFAULT_ARCHITECTURE})"
     )
-    base_weights: str | None = Field(None, description="s3:// URI of a .pt to fine-tune from")
+    base_weights: str | None = Field(
+        None,
+        description="s3:// URI of a .pt to fine-tune from (models bucket: models/ or training-output/)",
+    )
     epochs: _EPOCHS[0] = _EPOCHS[1]  # type: ignore[valid-type]
     imgsz: _IMGSZ[0] = _IMGSZ[1]  # type: ignore[valid-type]
     batch: _BATCH[0] = _BATCH[1]  # type: ignore[valid-type]
@@ -164,18 +167,21 @@ class TrainRequest(BaseModel):
 
     @field_validator("base_weights")
     @classmethod
-    def _weights_in_project_buckets(cls, value: str | None, info: ValidationInfo) -> str | None:
+    def _weights_from_this_stack(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Ultralytics checkpoints are pickles: only prefixes that this stack alone writes are
+        # trusted (the data bucket is written by people and pipelines, so never). The entrypoint
+        # checks the same (weights_uri / trusted_weights_prefixes) and loads with weights_only.
         if value is None:
             return None
         settings = _settings(info)
-        bucket, key = parse_s3_uri(value)
+        _, key = parse_s3_uri(value)
         _checked_key(key)
         if not key.endswith(".pt"):
             raise ValueError("must be a .pt file")
-        in_models = bucket == settings.models_bucket and key.split("/", 1)[0] in settings.weights_prefixes
-        if bucket != settings.data_bucket and not in_models:
-            allowed = ", ".join(f"s3://{settings.models_bucket}/{p}/" for p in settings.weights_prefixes)
-            raise ValueError(f"must be in s3://{settings.data_bucket}/ or under {allowed}")
+        if not any(value.startswith(prefix) for prefix in settings.weights_prefixes):
+            raise ValueError(
+                f"must be under {' or '.join(settings.weights_prefixes)} (this stack's own models)"
+            )
         return value
 
     @field_validator("instance_type")
