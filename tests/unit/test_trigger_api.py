@@ -14,6 +14,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import EndpointConnectionError
 from moto import mock_aws
 from moto.core.models import MockAWS
 
@@ -536,7 +537,17 @@ def test_list_shows_this_stacks_recent_jobs_newest_first(api: Api) -> None:
     assert len(page["jobs"]) == 1
 
 
-@pytest.mark.parametrize("query", [{"limit": "0"}, {"limit": "101"}, {"limit": "ten"}, {"status": "Running"}])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"limit": "0"},
+        {"limit": "101"},
+        {"limit": "ten"},
+        {"limit": "²"},
+        {"limit": "١٠"},
+        {"status": "Running"},
+    ],
+)
 def test_list_refuses_bad_queries(api: Api, query: dict[str, str]) -> None:
     status, error, _ = api.call(list_jobs(**query))
     assert status == 400
@@ -569,3 +580,49 @@ def test_a_repeat_while_the_first_is_still_launching_is_409(api: Api) -> None:
     assert len(api.created) == 1
     _, replay, _ = api.call(event)  # once finished, a repeat gets the first answer
     assert replay["job_name"] == first["job_name"]
+
+
+def test_deeply_nested_json_is_a_400_json_answer(api: Api) -> None:
+    # 100,000 '[' overflow json.loads' recursion: once a bare 502, now the edge's 400.
+    status, error, _ = api.call(post(raw="[" * 100_000))
+
+    assert status == 400
+    assert error["error"] == "invalid_request"
+    assert "nested too deeply" in error["message"]
+    assert error["request_id"] and error["status"] == 400
+    assert_nothing_launched(api)
+
+
+def _unreachable(request: Any, **_: Any) -> None:
+    raise EndpointConnectionError(endpoint_url=request.url)
+
+
+@pytest.mark.parametrize("client", ["s3", "sagemaker"])
+def test_an_unreachable_aws_endpoint_is_503_json_with_retry_after(api: Api, client: str) -> None:
+    events = getattr(api.handler, client).meta.events
+    events.register_first(f"before-send.{client}", _unreachable)
+    try:
+        status, error, headers = api.call(load_event("train_post.json"))
+    finally:
+        events.unregister(f"before-send.{client}", _unreachable)
+
+    assert status == 503
+    assert error["error"] == "upstream_unavailable"
+    assert headers["Retry-After"] == ["5"]
+    assert api.idempotency_records() == []  # nothing is remembered: a retry launches
+    status, _, _ = api.call(load_event("train_post.json"))
+    assert status == 202
+
+
+def test_an_unreachable_idempotency_store_is_503_json(api: Api) -> None:
+    dynamodb = api.handler.dynamodb
+    dynamodb.meta.events.register_first("before-send.dynamodb", _unreachable)
+    try:
+        status, error, headers = api.call(load_event("train_post.json"))
+    finally:
+        dynamodb.meta.events.unregister("before-send.dynamodb", _unreachable)
+
+    assert status == 503
+    assert error["error"] == "upstream_unavailable"
+    assert headers["Retry-After"] == ["5"]
+    assert api.created == []

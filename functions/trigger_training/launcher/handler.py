@@ -27,9 +27,8 @@ publisher = SourcePublisher(s3, settings.models_bucket, settings.code_prefix, So
 launcher = Launcher(settings, sagemaker, s3, publisher)
 lookup = JobLookup(settings, sagemaker)
 idempotency_config = build_config(settings)
-launch_once = make_idempotent(
-    launcher.launch, settings, boto3.client("dynamodb", config=_aws), idempotency_config
-)
+dynamodb = boto3.client("dynamodb", config=_aws)
+launch_once = make_idempotent(launcher.launch, settings, dynamodb, idempotency_config)
 cors = CORSConfig(allow_origin=settings.cors_allow_origin, allow_headers=[api_io.IDEMPOTENCY_HEADER])
 app = APIGatewayRestResolver(cors=cors if settings.cors_allow_origin else None)
 http.install(app, logger=logger, metrics=metrics, refused_metric="TrainingRequestRefused", adapt=api_io.adapt)
