@@ -268,7 +268,7 @@ def test_post_launches_one_managed_spot_job(api: Api) -> None:
             "S3Uri": f"s3://{CHECKPOINTS}/checkpoints/{job}/",
             "LocalPath": "/opt/ml/checkpoints",
         },
-        "Environment": {"PYTHONUNBUFFERED": "1"},
+        "Environment": {"PYTHONUNBUFFERED": "1", "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
         "Tags": [
             {"Key": "Stack", "Value": "invoice-yolo-dev"},
             {"Key": "Stage", "Value": "dev"},

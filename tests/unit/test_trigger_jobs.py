@@ -112,7 +112,7 @@ def test_exact_request_for_a_spot_job() -> None:
             "S3Uri": f"s3://iy-checkpoints/checkpoints/{JOB}/",
             "LocalPath": "/opt/ml/checkpoints",
         },
-        "Environment": {"PYTHONUNBUFFERED": "1"},
+        "Environment": {"PYTHONUNBUFFERED": "1", "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
         "Tags": [
             {"Key": "Stack", "Value": "invoice-yolo-dev"},
             {"Key": "Stage", "Value": "dev"},
@@ -166,6 +166,7 @@ def test_without_network_isolation_the_container_fetches_the_code_from_s3() -> N
         requester=REQUESTER,
     )
     assert request["EnableNetworkIsolation"] is False
+    assert request["Environment"] == {"PYTHONUNBUFFERED": "1"}  # pip may use its index
     assert [c["ChannelName"] for c in request["InputDataConfig"]] == ["training"]
     assert json.loads(request["HyperParameters"]["sagemaker_submit_directory"]) == SOURCE
 

@@ -11,7 +11,11 @@ Network isolation (the default, `Settings.network_isolation`): the container get
 it cannot fetch `sagemaker_submit_directory` from S3 itself. The tarball then arrives as the
 `code` channel (SageMaker downloads channels, not the container) and `sagemaker_submit_directory`
 names its local path, as the SageMaker Python SDK does. Without isolation the S3 URI is given.
-The entrypoint needs no network either way (`yolo_train.offline`).
+The entrypoint needs no network either way (`yolo_train.offline`). The toolkit's
+`pip install -r requirements.txt` does: isolated, pip runs with `PIP_NO_INDEX`, so pins the image
+already holds are "already satisfied" and a missing one fails at once with pip's own message
+instead of minutes of retries. An isolated job therefore needs a TrainingImageUri with
+training/requirements.txt installed (the stock PyTorch container has no Ultralytics).
 """
 
 from __future__ import annotations
@@ -113,6 +117,15 @@ def hyperparameters(
     return {key: json.dumps(value) for key, value in values.items()}
 
 
+def environment(network_isolation: bool) -> dict[str, str]:
+    """The container's variables: unbuffered stdout (metric lines reach CloudWatch and the
+    MetricDefinitions as printed); isolated, pip never looks for an index it cannot reach."""
+    env = {"PYTHONUNBUFFERED": "1"}
+    if network_isolation:
+        env |= {"PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    return env
+
+
 def _channel(name: str, uri: str, input_mode: str | None = None) -> dict[str, Any]:
     channel: dict[str, Any] = {
         "ChannelName": name,
@@ -178,8 +191,7 @@ def build_create_request(
         # checkpoint prefixes, which SageMaker (not the container) reads and writes.
         "EnableNetworkIsolation": isolated,
         "CheckpointConfig": {"S3Uri": checkpoint_uri(settings, job_name), "LocalPath": CHECKPOINT_LOCAL_PATH},
-        # Unbuffered stdout: metric lines reach CloudWatch (and the MetricDefinitions) as they are printed.
-        "Environment": {"PYTHONUNBUFFERED": "1"},
+        "Environment": environment(isolated),
         "Tags": [
             {"Key": "Stack", "Value": tag_value(settings.stack_name)},
             {"Key": "Stage", "Value": tag_value(settings.stage)},
