@@ -422,8 +422,12 @@ def test_base_weights_are_readable_only_from_the_stacks_own_model_prefixes() -> 
     [check] = [
         s for s in TRIGGER["Policies"][0]["Statement"] if s.get("Sid") == "CheckDatasetsAndBaseWeightsExist"
     ]
-    weights = {r["Fn::Sub"] for r in check["Resource"] if r["Fn::Sub"].endswith(".pt")}
-    assert weights == {"${ModelsBucket.Arn}/models/*.pt", "${ModelsBucket.Arn}/training-output/*.pt"}
+    weights = {r["Fn::Sub"] for r in check["Resource"] if not r["Fn::Sub"].endswith("data.yaml")}
+    assert weights == {
+        "${ModelsBucket.Arn}/models/*.pt",
+        "${ModelsBucket.Arn}/training-output/*.pt",
+        "${ModelsBucket.Arn}/training-output/*/output/model.tar.gz",
+    }
 
 
 @pytest.mark.parametrize("policy", ["DataBucketPolicy", "ModelsBucketPolicy", "CheckpointsBucketPolicy"])

@@ -12,6 +12,7 @@ import os
 import pickle
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -112,16 +113,79 @@ def test_the_forced_environment_alone_refuses_the_payload(tmp_path: Path, how: s
 
 
 def test_a_bare_pickle_renamed_pt_is_refused_without_unpickling(tmp_path: Path) -> None:
-    from yolo_train import safe_weights  # noqa: PLC0415 - imports Ultralytics' classes lazily
-
     marker = tmp_path / "marker"
     path = tmp_path / "bare.pt"
     path.write_bytes(pickle.dumps(Payload(marker)))
+    code = (
+        "from pathlib import Path\n"
+        "from yolo_train import offline, safe_weights\n"
+        "offline.configure()\n"
+        "try:\n"
+        f"    safe_weights.check(Path({str(path)!r}))\n"
+        "except safe_weights.UnsafeWeights as exc:\n"
+        "    print('refused', sorted(exc.kinds))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=tmp_path, timeout=300
+    )
 
-    with pytest.raises(safe_weights.UnsafeWeights) as info:
-        safe_weights.check(path)
-    assert info.value.kinds == {"unsafe_weights"}
+    assert "refused ['unsafe_weights']" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
     assert not marker.exists()
+
+
+def _model_tarball(path: Path, best: Path) -> Path:
+    """What SageMaker uploads for a finished job: the model dir as model.tar.gz."""
+    with tarfile.open(path, "w:gz") as tar:
+        tar.add(best, arcname="best.pt")
+    return path
+
+
+def test_an_earlier_jobs_model_tarball_is_unpacked_and_checked_like_any_weights(
+    tmp_path: Path, tiny_dataset: Path
+) -> None:
+    # Fine-tuning from training-output/<job>/output/model.tar.gz: its best.pt is the base, and a
+    # payload inside the tarball is refused the same way.
+    marker = tmp_path / "marker"
+    channel = tmp_path / "weights"
+    channel.mkdir()
+    _model_tarball(channel / "model.tar.gz", _evil_checkpoint(tmp_path / "best.pt", marker))
+    failure = tmp_path / "failure"
+    outputs = [
+        "--failure-file",
+        str(failure),
+        "--output-dir",
+        str(tmp_path / "out"),
+        "--model-dir",
+        str(tmp_path / "m"),
+    ]
+    args = [
+        "--data",
+        str(tiny_dataset),
+        "--weights-dir",
+        str(channel),
+        "--epochs",
+        "1",
+        "--imgsz",
+        "160",
+        *outputs,
+    ]
+
+    done = _entrypoint(args, tmp_path)
+
+    assert not marker.exists()
+    assert done.returncode == 4, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "builtins.exec" in failure.read_text()
+    assert (tmp_path / "out" / "base-weights" / "best.pt").is_file()  # unpacked, then refused
+
+
+def test_the_weights_channel_may_hold_a_model_tarball(tmp_path: Path) -> None:
+    channel = tmp_path / "weights"
+    channel.mkdir()
+    _model_tarball(channel / "model.tar.gz", DEMO_WEIGHTS)
+    built = settings.build(
+        [], {"YOLO_TRAIN_OPT_ML": str(tmp_path / "local"), "SM_CHANNEL_WEIGHTS": str(channel)}
+    )
+    assert built.paths.weights == channel / "model.tar.gz"
 
 
 def test_the_shipped_checkpoint_passes_and_loads_through_ultralytics(tmp_path: Path) -> None:
@@ -135,6 +199,12 @@ def test_the_shipped_checkpoint_passes_and_loads_through_ultralytics(tmp_path: P
         f"path = Path({str(DEMO_WEIGHTS)!r})\n"
         "safe_weights.check(path)\n"
         "ckpt = safe_weights.load(path)\n"
+        "import tarfile\n"
+        f"tarball = Path({str(tmp_path / 'model.tar.gz')!r})\n"
+        "with tarfile.open(tarball, 'w:gz') as tar:\n"
+        "    tar.add(path, arcname='best.pt')\n"
+        f"unpacked = safe_weights.unpack_best(tarball, Path({str(tmp_path / 'u')!r}))\n"
+        "safe_weights.check(unpacked)\n"
         "model = YOLO(str(path))\n"
         "print(json.dumps({'model': type(ckpt['model']).__name__, 'names': len(model.names)}))\n"
     )

@@ -108,6 +108,14 @@ def test_equivalent_bodies_normalise_to_the_same_request() -> None:
         ({"dataset": "s3://iy-data/d/", "base_weights": "s3://iy-models/weights/b.pt"}, "base_weights"),
         ({"dataset": "s3://iy-data/d/", "base_weights": "s3://iy-models/code/x/best.pt"}, "base_weights"),
         ({"dataset": "s3://iy-data/d/", "base_weights": "s3://iy-models/models-evil/b.pt"}, "base_weights"),
+        (
+            {"dataset": "s3://iy-data/d/", "base_weights": "s3://iy-models/models/j/output/model.tar.gz"},
+            "base_weights",
+        ),
+        (
+            {"dataset": "s3://iy-data/d/", "base_weights": "s3://iy-data/j/output/model.tar.gz"},
+            "base_weights",
+        ),
         ({"dataset": "s3://iy-data/d/", "base_weights": "s3://iy-data/weights/best.onnx"}, "base_weights"),
         ({"dataset": "s3://iy-data/d/", "epochs": 0}, "epochs"),
         ({"dataset": "s3://iy-data/d/", "epochs": 1001}, "epochs"),
@@ -160,7 +168,11 @@ def test_rules_across_fields(body: dict, problem: str) -> None:
 
 
 def test_allowed_fine_tuning_sources() -> None:
-    for uri in ("s3://iy-models/models/j/best.pt", "s3://iy-models/training-output/j/best.pt"):
+    for uri in (
+        "s3://iy-models/models/j/best.pt",
+        "s3://iy-models/training-output/j/best.pt",
+        "s3://iy-models/training-output/j/output/model.tar.gz",  # what an earlier job wrote
+    ):
         assert parse({"dataset": "s3://iy-data/d/", "base_weights": uri}).base_weights == uri
 
 

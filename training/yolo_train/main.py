@@ -8,6 +8,7 @@ Every failure except a stop writes its message to the FailureReason file.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 import time
@@ -57,8 +58,14 @@ def _run(settings: settings_mod.Settings, progress: Progress) -> None:
         offline.skip_amp_download_check()
     safe_weights.register()
     if settings.paths.weights is not None:  # refused by name before Ultralytics ever unpickles it
-        safe_weights.check(settings.paths.weights)
-        log.info("weights: %s passed the checkpoint allowlist", settings.paths.weights)
+        weights = settings.paths.weights
+        if weights.name == settings_mod.MODEL_TARBALL:  # an earlier job's output: its best.pt
+            weights = safe_weights.unpack_best(weights, settings.paths.output_dir / "base-weights")
+            settings = dataclasses.replace(
+                settings, paths=dataclasses.replace(settings.paths, weights=weights)
+            )
+        safe_weights.check(weights)
+        log.info("weights: %s passed the checkpoint allowlist", weights)
 
     started = time.monotonic()
     runner.train(settings, progress)

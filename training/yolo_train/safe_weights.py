@@ -31,6 +31,7 @@ import os
 import pathlib
 import pickle
 import pkgutil
+import tarfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ from torch import nn
 
 from yolo_train.errors import Problem, SetupError
 
+MAX_WEIGHTS_BYTES = 2 * 1024**3  # a YOLO x checkpoint is ~0.2 GB; anything far larger is not one
 FORCE_ENV = {"TORCH_FORCE_WEIGHTS_ONLY_LOAD": "1", "ULTRALYTICS_SAFE_LOAD": "1"}
 # Modules whose nn.Module subclasses a checkpoint may name (layers, heads, model classes).
 MODULE_PACKAGES = ("torch.nn.modules", "ultralytics.nn.modules")
@@ -156,3 +158,26 @@ def load(path: Path, where: str = "weights") -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         raise UnsafeWeights([Problem("unsafe_weights", where, f"{path.name}: {exc}")]) from exc
+
+
+def unpack_best(tarball: Path, target_dir: Path, where: str = "weights") -> Path:
+    """`best.pt` out of an earlier job's model.tar.gz (one regular member, size-capped, written
+    under `target_dir` only); the caller then checks it like any other weights file."""
+    try:
+        with tarfile.open(tarball, mode="r:gz") as tar:
+            member = next((m for m in tar.getmembers() if m.name in {"best.pt", "./best.pt"}), None)
+            if member is None or not member.isfile() or member.size > MAX_WEIGHTS_BYTES:
+                raise UnsafeWeights(
+                    [Problem("unsafe_weights", where, f"{tarball.name} has no regular best.pt under 2 GiB")]
+                )
+            source = tar.extractfile(member)
+            assert source is not None  # a regular file member always has content
+            target_dir.mkdir(parents=True, exist_ok=True)
+            target = target_dir / "best.pt"
+            with source, target.open("wb") as out:
+                out.write(source.read())
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise UnsafeWeights(
+            [Problem("unsafe_weights", where, f"{tarball.name} is not a readable tar.gz: {exc}")]
+        ) from exc
+    return target

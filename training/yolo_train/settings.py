@@ -17,6 +17,8 @@ from typing import Any
 from yolo_train import hyperparams, sm_env
 from yolo_train.errors import HyperparameterError, Problem
 
+MODEL_TARBALL = "model.tar.gz"  # SageMaker's output of an earlier job; its best.pt is the base
+
 
 @dataclass(frozen=True)
 class Paths:
@@ -125,12 +127,16 @@ def _resolve_weights(
     if channel is None:
         return None, problems
     candidates = sorted(channel.glob("*.pt")) if channel.is_dir() else []
+    if not candidates and (channel / MODEL_TARBALL).is_file():  # a finished job's model.tar.gz
+        return (channel / MODEL_TARBALL).absolute(), problems
     if len(candidates) == 1:
         return candidates[0].absolute(), problems
     preferred = [c for c in candidates if c.name == "best.pt"]
     if preferred:
         return preferred[0].absolute(), problems
-    detail = "no .pt file" if not candidates else f"{len(candidates)} .pt files and no best.pt"
+    detail = (
+        f"no .pt file or {MODEL_TARBALL}" if not candidates else f"{len(candidates)} .pt files and no best.pt"
+    )
     problems.append(Problem("missing_weights", str(channel), f"weights channel has {detail}"))
     return None, problems
 

@@ -30,6 +30,9 @@ DEFAULT_ARCHITECTURE = hp_rules.DEFAULT_ARCHITECTURE
 # S3 "safe characters" only: keys with anything else are refused rather than quoted and guessed at.
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9!_.*'()/-]+$")
 _MAX_S3_URI = 1024
+# What SageMaker writes for a finished job (<S3OutputPath>/<job>/output/model.tar.gz); its best.pt
+# is the base the entrypoint unpacks (yolo_train.safe_weights.unpack_best).
+JOB_MODEL_SUFFIX = "/output/model.tar.gz"
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:
@@ -135,7 +138,7 @@ class TrainRequest(BaseModel):
     )
     base_weights: str | None = Field(
         None,
-        description="s3:// URI of a .pt to fine-tune from (models bucket: models/ or training-output/)",
+        description="s3:// URI to fine-tune from: a .pt (models/, training-output/) or a job's model.tar.gz",
     )
     epochs: _EPOCHS[0] = _EPOCHS[1]  # type: ignore[valid-type]
     imgsz: _IMGSZ[0] = _IMGSZ[1]  # type: ignore[valid-type]
@@ -176,8 +179,11 @@ class TrainRequest(BaseModel):
         settings = _settings(info)
         _, key = parse_s3_uri(value)
         _checked_key(key)
-        if not key.endswith(".pt"):
-            raise ValueError("must be a .pt file")
+        job_output = key.startswith(f"{settings.output_prefix}/") and key.endswith(JOB_MODEL_SUFFIX)
+        if not key.endswith(".pt") and not job_output:
+            raise ValueError(
+                f"must be a .pt file or a job's {settings.output_prefix}/<job>{JOB_MODEL_SUFFIX}"
+            )
         if not any(value.startswith(prefix) for prefix in settings.weights_prefixes):
             raise ValueError(
                 f"must be under {' or '.join(settings.weights_prefixes)} (this stack's own models)"
