@@ -14,6 +14,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import EndpointConnectionError
 from moto import mock_aws
 from moto.core.models import MockAWS
 
@@ -201,7 +202,11 @@ def test_post_launches_one_managed_spot_job(api: Api) -> None:
     assert body["replayed"] is False  # a fresh launch
     assert body["request"]["epochs"] == 50  # the normalized request is echoed
     [request] = api.created
-    bundle_uri = json.loads(request["HyperParameters"]["sagemaker_submit_directory"])
+    # Network isolation: the code arrives as the "code" channel, named by its local path.
+    assert json.loads(request["HyperParameters"]["sagemaker_submit_directory"]) == (
+        "/opt/ml/input/data/code/sourcedir.tar.gz"
+    )
+    bundle_uri = request["InputDataConfig"][-1]["DataSource"]["S3DataSource"]["S3Uri"]
     bundle_key = bundle_uri.removeprefix(f"s3://{MODELS}/")
     assert bundle_key.startswith("code/sourcedir/") and bundle_key.endswith("/sourcedir.tar.gz")
     assert api.s3.head_object(Bucket=MODELS, Key=bundle_key)["ContentLength"] > 0
@@ -226,7 +231,7 @@ def test_post_launches_one_managed_spot_job(api: Api) -> None:
             "fliplr": "0.0",
             "model": '"yolo26n"',
             "sagemaker_program": '"train.py"',
-            "sagemaker_submit_directory": json.dumps(bundle_uri),
+            "sagemaker_submit_directory": '"/opt/ml/input/data/code/sourcedir.tar.gz"',
             "sagemaker_region": json.dumps(REGION),
             "sagemaker_job_name": json.dumps(job),
             "sagemaker_container_log_level": "20",
@@ -241,17 +246,29 @@ def test_post_launches_one_managed_spot_job(api: Api) -> None:
                         "S3DataDistributionType": "FullyReplicated",
                     }
                 },
-            }
+            },
+            {
+                "ChannelName": "code",
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "S3Prefix",
+                        "S3Uri": bundle_uri,
+                        "S3DataDistributionType": "FullyReplicated",
+                    }
+                },
+                "InputMode": "File",
+            },
         ],
         "OutputDataConfig": {"S3OutputPath": f"s3://{MODELS}/training-output/"},
         "ResourceConfig": {"InstanceType": "ml.g4dn.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 40},
         "StoppingCondition": {"MaxRuntimeInSeconds": 7200, "MaxWaitTimeInSeconds": 14400},
         "EnableManagedSpotTraining": True,
+        "EnableNetworkIsolation": True,
         "CheckpointConfig": {
             "S3Uri": f"s3://{CHECKPOINTS}/checkpoints/{job}/",
             "LocalPath": "/opt/ml/checkpoints",
         },
-        "Environment": {"PYTHONUNBUFFERED": "1"},
+        "Environment": {"PYTHONUNBUFFERED": "1", "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
         "Tags": [
             {"Key": "Stack", "Value": "invoice-yolo-dev"},
             {"Key": "Stage", "Value": "dev"},
@@ -349,14 +366,25 @@ def test_an_invalid_request_names_every_problem_and_launches_nothing(api: Api) -
         (post({"dataset": f"s3://{DATA}/{DATASET_PREFIX}", "hyperparameters": {"lr0": 0.01}}), 422, None),
         (post({"dataset": f"s3://{DATA}/datasets/missing/"}), 422, "dataset_not_found"),
         (
-            post({"dataset": f"s3://{DATA}/d/", "base_weights": f"s3://{DATA}/w/none.pt"}),
+            post({"dataset": f"s3://{DATA}/d/", "base_weights": f"s3://{MODELS}/models/w/none.pt"}),
             422,
             "dataset_not_found",
         ),
         (
-            post({"dataset": f"s3://{DATA}/{DATASET_PREFIX}", "base_weights": f"s3://{DATA}/w/none.pt"}),
+            post(
+                {
+                    "dataset": f"s3://{DATA}/{DATASET_PREFIX}",
+                    "base_weights": f"s3://{MODELS}/models/w/none.pt",
+                }
+            ),
             422,
             "weights_not_found",
+        ),
+        # A pickle in the data bucket is never loaded: only the stack's own model prefixes are trusted.
+        (
+            post({"dataset": f"s3://{DATA}/{DATASET_PREFIX}", "base_weights": f"s3://{DATA}/w/evil.pt"}),
+            422,
+            "validation_failed",
         ),
         (post({"dataset": f"s3://{MODELS}/{DATASET_PREFIX}"}), 422, "validation_failed"),
     ],
@@ -373,14 +401,28 @@ def test_refusals_are_4xx_json_and_launch_nothing(
 
 
 def test_fine_tuning_from_existing_weights(api: Api) -> None:
-    api.s3.put_object(Bucket=DATA, Key="weights/base.pt", Body=b"weights")
-    status, _, _ = api.call(
-        post({"dataset": f"s3://{DATA}/{DATASET_PREFIX}", "base_weights": f"s3://{DATA}/weights/base.pt"})
-    )
+    weights = f"s3://{MODELS}/training-output/{PREFIX}-20261101000000-abcdef/best.pt"
+    api.s3.put_object(Bucket=MODELS, Key=weights.removeprefix(f"s3://{MODELS}/"), Body=b"weights")
+    status, _, _ = api.call(post({"dataset": f"s3://{DATA}/{DATASET_PREFIX}", "base_weights": weights}))
 
     assert status == 202
-    channels = {c["ChannelName"] for c in api.created[0]["InputDataConfig"]}
-    assert channels == {"training", "weights"}
+    created = api.created[0]
+    channels = {c["ChannelName"] for c in created["InputDataConfig"]}
+    assert channels == {"training", "weights", "code"}
+    # The entrypoint checks the origin again (defence in depth) from these two hyperparameters.
+    assert json.loads(created["HyperParameters"]["weights-uri"]) == weights
+    trusted = json.loads(created["HyperParameters"]["trusted-weights-prefixes"]).split(",")
+    assert trusted == [f"s3://{MODELS}/models/", f"s3://{MODELS}/training-output/"]
+
+
+def test_data_bucket_weights_are_refused_naming_the_allowed_prefixes(api: Api) -> None:
+    api.s3.put_object(Bucket=DATA, Key="weights/base.pt", Body=b"pickle")  # it exists: still refused
+    status, error, _ = api.call(load_event("train_post_untrusted_weights.json"))
+
+    assert status == 422
+    assert f"s3://{MODELS}/models/" in error["message"]
+    assert f"s3://{MODELS}/training-output/" in error["message"]
+    assert_nothing_launched(api)
 
 
 def test_throttling_is_429_and_a_retry_launches(api: Api) -> None:
@@ -493,7 +535,17 @@ def test_list_shows_this_stacks_recent_jobs_newest_first(api: Api) -> None:
     assert len(page["jobs"]) == 1
 
 
-@pytest.mark.parametrize("query", [{"limit": "0"}, {"limit": "101"}, {"limit": "ten"}, {"status": "Running"}])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"limit": "0"},
+        {"limit": "101"},
+        {"limit": "ten"},
+        {"limit": "²"},
+        {"limit": "١٠"},
+        {"status": "Running"},
+    ],
+)
 def test_list_refuses_bad_queries(api: Api, query: dict[str, str]) -> None:
     status, error, _ = api.call(list_jobs(**query))
     assert status == 400
@@ -526,3 +578,49 @@ def test_a_repeat_while_the_first_is_still_launching_is_409(api: Api) -> None:
     assert len(api.created) == 1
     _, replay, _ = api.call(event)  # once finished, a repeat gets the first answer
     assert replay["job_name"] == first["job_name"]
+
+
+def test_deeply_nested_json_is_a_400_json_answer(api: Api) -> None:
+    # 100,000 '[' overflow json.loads' recursion: once a bare 502, now the edge's 400.
+    status, error, _ = api.call(post(raw="[" * 100_000))
+
+    assert status == 400
+    assert error["error"] == "invalid_request"
+    assert "nested too deeply" in error["message"]
+    assert error["request_id"] and error["status"] == 400
+    assert_nothing_launched(api)
+
+
+def _unreachable(request: Any, **_: Any) -> None:
+    raise EndpointConnectionError(endpoint_url=request.url)
+
+
+@pytest.mark.parametrize("client", ["s3", "sagemaker"])
+def test_an_unreachable_aws_endpoint_is_503_json_with_retry_after(api: Api, client: str) -> None:
+    events = getattr(api.handler, client).meta.events
+    events.register_first(f"before-send.{client}", _unreachable)
+    try:
+        status, error, headers = api.call(load_event("train_post.json"))
+    finally:
+        events.unregister(f"before-send.{client}", _unreachable)
+
+    assert status == 503
+    assert error["error"] == "upstream_unavailable"
+    assert headers["Retry-After"] == ["5"]
+    assert api.idempotency_records() == []  # nothing is remembered: a retry launches
+    status, _, _ = api.call(load_event("train_post.json"))
+    assert status == 202
+
+
+def test_an_unreachable_idempotency_store_is_503_json(api: Api) -> None:
+    dynamodb = api.handler.dynamodb
+    dynamodb.meta.events.register_first("before-send.dynamodb", _unreachable)
+    try:
+        status, error, headers = api.call(load_event("train_post.json"))
+    finally:
+        dynamodb.meta.events.unregister("before-send.dynamodb", _unreachable)
+
+    assert status == 503
+    assert error["error"] == "upstream_unavailable"
+    assert headers["Retry-After"] == ["5"]
+    assert api.created == []

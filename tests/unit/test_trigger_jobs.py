@@ -75,7 +75,7 @@ def test_exact_request_for_a_spot_job() -> None:
             "cos_lr": "true",
             "model": '"yolo26n"',
             "sagemaker_program": '"train.py"',
-            "sagemaker_submit_directory": json.dumps(SOURCE),
+            "sagemaker_submit_directory": '"/opt/ml/input/data/code/sourcedir.tar.gz"',
             "sagemaker_region": '"eu-north-1"',
             "sagemaker_job_name": json.dumps(JOB),
             "sagemaker_container_log_level": "20",
@@ -90,17 +90,29 @@ def test_exact_request_for_a_spot_job() -> None:
                         "S3DataDistributionType": "FullyReplicated",
                     }
                 },
-            }
+            },
+            {
+                "ChannelName": "code",
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "S3Prefix",
+                        "S3Uri": SOURCE,
+                        "S3DataDistributionType": "FullyReplicated",
+                    }
+                },
+                "InputMode": "File",
+            },
         ],
         "OutputDataConfig": {"S3OutputPath": "s3://iy-models/training-output/"},
         "ResourceConfig": {"InstanceType": "ml.g5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
         "StoppingCondition": {"MaxRuntimeInSeconds": 7200, "MaxWaitTimeInSeconds": 10800},
         "EnableManagedSpotTraining": True,
+        "EnableNetworkIsolation": True,
         "CheckpointConfig": {
             "S3Uri": f"s3://iy-checkpoints/checkpoints/{JOB}/",
             "LocalPath": "/opt/ml/checkpoints",
         },
-        "Environment": {"PYTHONUNBUFFERED": "1"},
+        "Environment": {"PYTHONUNBUFFERED": "1", "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
         "Tags": [
             {"Key": "Stack", "Value": "invoice-yolo-dev"},
             {"Key": "Stage", "Value": "dev"},
@@ -129,8 +141,51 @@ def test_fine_tuning_mounts_the_weights_channel_instead_of_naming_an_architectur
     channels = {
         c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in request["InputDataConfig"]
     }
-    assert channels == {"training": "s3://iy-data/d/", "weights": "s3://iy-models/models/job-1/best.pt"}
-    assert "model" not in request["HyperParameters"]
+    assert channels == {
+        "training": "s3://iy-data/d/",
+        "weights": "s3://iy-models/models/job-1/best.pt",
+        "code": SOURCE,
+    }
+    hps = request["HyperParameters"]
+    assert "model" not in hps
+    assert json.loads(hps["weights-uri"]) == "s3://iy-models/models/job-1/best.pt"
+    assert (
+        json.loads(hps["trusted-weights-prefixes"])
+        == "s3://iy-models/models/,s3://iy-models/training-output/"
+    )
+
+
+def test_without_network_isolation_the_container_fetches_the_code_from_s3() -> None:
+    open_settings = SETTINGS.model_copy(update={"network_isolation": False})
+    request = jobs.build_create_request(
+        parse({"dataset": "s3://iy-data/d/"}),
+        open_settings,
+        job_name=JOB,
+        source_uri=SOURCE,
+        region="eu-north-1",
+        requester=REQUESTER,
+    )
+    assert request["EnableNetworkIsolation"] is False
+    assert request["Environment"] == {"PYTHONUNBUFFERED": "1"}  # pip may use its index
+    assert [c["ChannelName"] for c in request["InputDataConfig"]] == ["training"]
+    assert json.loads(request["HyperParameters"]["sagemaker_submit_directory"]) == SOURCE
+
+
+def test_network_isolation_is_the_default_and_read_from_the_template_variable() -> None:
+    env = {k.upper(): v for k, v in SETTINGS.model_dump().items() if isinstance(v, str)}
+    env |= {
+        "TRAINING_INSTANCE_TYPES": "ml.g4dn.xlarge",
+        "DEFAULT_INSTANCE_TYPE": "ml.g4dn.xlarge",
+        "TRAINING_JOB_PREFIX": "invoice-yolo-dev",
+        "SAGEMAKER_ROLE_ARN": SETTINGS.sagemaker_role_arn,
+        "TRAINING_IMAGE_URI": SETTINGS.training_image_uri,
+        "IDEMPOTENCY_TABLE": "t",
+    }
+    assert Settings.from_env(env).network_isolation is True
+    assert Settings.from_env(env | {"TRAINING_NETWORK_ISOLATION": "false"}).network_isolation is False
+    assert (
+        Settings.from_env(env | {"TRAINING_NETWORK_ISOLATION": ""}).network_isolation is True
+    )  # blank: default
 
 
 def test_checkpoint_prefix_is_per_job() -> None:

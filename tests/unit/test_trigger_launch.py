@@ -54,11 +54,12 @@ def test_a_duplicate_job_name_is_refused_before_create(monkeypatch: pytest.Monke
             token=lambda: "a1b2c3",
         )
         body = {"requester": "alice", "body": {"dataset": "s3://iy-data/d/"}}
+        request = fixed.parse(body["body"])
 
-        first = fixed.launch(launch=body)
+        first = fixed.launch(launch=body, request=request)
         assert first["job_name"] == "invoice-yolo-dev-20261122101500-a1b2c3"
         with pytest.raises(JobNameConflict):  # moto itself would accept a second job of that name
-            fixed.launch(launch=body)
+            fixed.launch(launch=body, request=request)
         assert creates == ["invoice-yolo-dev-20261122101500-a1b2c3"]
 
 

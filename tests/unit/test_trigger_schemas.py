@@ -50,10 +50,10 @@ def test_settings_from_the_template_environment() -> None:
         ({"DEFAULT_INSTANCE_TYPE": "ml.p5.48xlarge"}, "not in the allowlist"),
         ({"TRAINING_INSTANCE_TYPES": "g4dn.xlarge"}, "not SageMaker instance types"),
         ({"TRAINING_JOB_PREFIX": "Invoice_YOLO"}, "job name prefix"),
-        ({"SAGEMAKER_ROLE_ARN": "my-role"}, "sagemaker_role_arn"),
-        ({"TRAINING_IMAGE_URI": "pytorch:latest"}, "training_image_uri"),
+        ({"SAGEMAKER_ROLE_ARN": "my-role"}, "SAGEMAKER_ROLE_ARN"),  # errors name the variable to fix
+        ({"TRAINING_IMAGE_URI": "pytorch:latest"}, "TRAINING_IMAGE_URI"),
         ({"DEFAULT_MAX_RUNTIME_S": "90000"}, "exceeds the max runtime cap"),
-        ({"DATA_BUCKET": ""}, "data_bucket"),
+        ({"DATA_BUCKET": ""}, "DATA_BUCKET"),
     ],
 )
 def test_a_misconfigured_stack_fails_at_cold_start(override: dict, problem: str) -> None:
@@ -104,8 +104,16 @@ def test_equivalent_bodies_normalise_to_the_same_request() -> None:
         ({"dataset": 42}, "dataset"),
         ({"dataset": "s3://iy-data/d/", "model": "resnet50"}, "model"),
         ({"dataset": "s3://iy-data/d/", "base_weights": "s3://elsewhere/best.pt"}, "base_weights"),
+        ({"dataset": "s3://iy-data/d/", "base_weights": "s3://iy-data/weights/best.pt"}, "base_weights"),
+        ({"dataset": "s3://iy-data/d/", "base_weights": "s3://iy-models/weights/b.pt"}, "base_weights"),
+        ({"dataset": "s3://iy-data/d/", "base_weights": "s3://iy-models/code/x/best.pt"}, "base_weights"),
+        ({"dataset": "s3://iy-data/d/", "base_weights": "s3://iy-models/models-evil/b.pt"}, "base_weights"),
         (
-            {"dataset": "s3://iy-data/d/", "base_weights": "s3://iy-models/training-output/x/best.pt"},
+            {"dataset": "s3://iy-data/d/", "base_weights": "s3://iy-models/models/j/output/model.tar.gz"},
+            "base_weights",
+        ),
+        (
+            {"dataset": "s3://iy-data/d/", "base_weights": "s3://iy-data/j/output/model.tar.gz"},
             "base_weights",
         ),
         ({"dataset": "s3://iy-data/d/", "base_weights": "s3://iy-data/weights/best.onnx"}, "base_weights"),
@@ -151,7 +159,7 @@ def test_each_field_is_validated(body: dict, field: str) -> None:
         ({"spot": False, "max_wait_s": 7200}, "only to spot"),
         ({"max_runtime_s": 36001}, "at most 36000"),
         ({"max_runtime_s": 3600, "max_wait_s": 72001}, "at most 72000"),
-        ({"model": "yolo11s", "base_weights": "s3://iy-data/w/best.pt"}, "not both"),
+        ({"model": "yolo11s", "base_weights": "s3://iy-models/models/j/best.pt"}, "not both"),
     ],
 )
 def test_rules_across_fields(body: dict, problem: str) -> None:
@@ -160,11 +168,20 @@ def test_rules_across_fields(body: dict, problem: str) -> None:
 
 
 def test_allowed_fine_tuning_sources() -> None:
-    assert parse({"dataset": "s3://iy-data/d/", "base_weights": "s3://iy-data/w/best.pt"}).base_weights
-    assert parse({"dataset": "s3://iy-data/d/", "base_weights": "s3://iy-models/weights/b.pt"}).base_weights
-    assert parse(
-        {"dataset": "s3://iy-data/d/", "base_weights": "s3://iy-models/models/j/best.pt"}
-    ).base_weights
+    for uri in (
+        "s3://iy-models/models/j/best.pt",
+        "s3://iy-models/training-output/j/best.pt",
+        "s3://iy-models/training-output/j/output/model.tar.gz",  # what an earlier job wrote
+    ):
+        assert parse({"dataset": "s3://iy-data/d/", "base_weights": uri}).base_weights == uri
+
+
+def test_weights_from_the_data_bucket_are_refused_naming_the_allowed_prefixes() -> None:
+    # A .pt is a pickle: the data bucket is written by people and pipelines, not only by this stack.
+    with pytest.raises(ValidationError) as info:
+        parse({"dataset": "s3://iy-data/d/", "base_weights": "s3://iy-data/w/best.pt"})
+    message = str(info.value)
+    assert "s3://iy-models/models/" in message and "s3://iy-models/training-output/" in message
 
 
 def test_lr0_with_an_explicit_optimizer_is_accepted() -> None:
@@ -176,7 +193,7 @@ def test_lr0_with_an_explicit_optimizer_is_accepted() -> None:
     "body",
     [
         {"dataset": "s3://iy-data/d"},
-        {"dataset": "s3://iy-data/d/", "base_weights": "s3://iy-data/w/best.pt", "spot": False},
+        {"dataset": "s3://iy-data/d/", "base_weights": "s3://iy-models/models/j/best.pt", "spot": False},
         {"dataset": "s3://iy-data/d/", "model": "yolo11s", "batch": 8, "hyperparameters": {"cache": "ram"}},
     ],
 )

@@ -94,14 +94,15 @@ def test_a_source_checkout_builds_the_bundle_when_none_was_built(tmp_path: Path)
     assert SourceBundle.load(built=built, training_dir=TRAINING).data == b"prebuilt"
 
 
-def test_the_metric_definitions_module_imports_without_ml_libraries() -> None:
-    # The Lambda artefact carries yolo_train/metric_defs.py with no torch, Ultralytics or numpy.
+def test_the_shipped_training_modules_import_without_ml_libraries() -> None:
+    # The Lambda artefact carries yolo_train/{metric_defs,hp_rules}.py with no torch, Ultralytics or numpy.
     code = (
         "import sys\n"
-        "for name in ('torch', 'ultralytics', 'numpy', 'cv2', 'onnx', 'yaml'):\n"
+        "for name in ('torch', 'ultralytics', 'numpy', 'cv2', 'onnx', 'yaml', 'pydantic'):\n"
         "    sys.modules[name] = None\n"
         "from yolo_train.metric_defs import METRIC_DEFINITIONS\n"
-        "assert METRIC_DEFINITIONS\n"
+        "from yolo_train.hp_rules import RULES\n"
+        "assert METRIC_DEFINITIONS and RULES\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=TRAINING)
 
@@ -125,7 +126,11 @@ def test_the_makefile_build_gives_a_self_contained_artefact(tmp_path: Path) -> N
         env={"PATH": "/usr/bin:/bin:" + str(Path(sys.executable).parent), "BUNDLE_PYTHON": sys.executable},
     )
     assert (artefact / "launcher" / "handler.py").is_file()
-    assert sorted(p.name for p in (artefact / "yolo_train").iterdir()) == ["__init__.py", "metric_defs.py"]
+    assert sorted(p.name for p in (artefact / "yolo_train").iterdir()) == [
+        "__init__.py",
+        "hp_rules.py",
+        "metric_defs.py",
+    ]
     assert not list(artefact.rglob("__pycache__"))
     bundle = (artefact / "launcher" / "sourcedir.tar.gz").read_bytes()
     assert bundle == build_sourcedir(TRAINING)
@@ -134,10 +139,12 @@ def test_the_makefile_build_gives_a_self_contained_artefact(tmp_path: Path) -> N
     code = (
         "import sys\n"
         "keep = [p for p in sys.path if p and ('site-packages' in p or p.startswith(sys.base_prefix))]\n"
-        f"sys.path = [{str(artefact)!r}, *keep]\n"
-        "import launcher.jobs, launcher.source_bundle, yolo_train.metric_defs\n"
+        # /opt/python of the layer holds apiedge (layers/yolo_deps/Makefile); here, its source dir.
+        f"sys.path = [{str(artefact)!r}, {str(FUNCTION.parent / 'common')!r}, *keep]\n"
+        "import launcher.jobs, launcher.source_bundle, yolo_train.metric_defs, yolo_train.hp_rules\n"
         f"assert launcher.jobs.__file__.startswith({str(artefact)!r}), launcher.jobs.__file__\n"
         f"assert yolo_train.metric_defs.__file__.startswith({str(artefact)!r})\n"
+        f"assert yolo_train.hp_rules.__file__.startswith({str(artefact)!r})\n"
         "from launcher.source_bundle import BUILT_BUNDLE, SourceBundle\n"
         "assert SourceBundle.load().data == BUILT_BUNDLE.read_bytes()\n"
     )

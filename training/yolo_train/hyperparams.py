@@ -12,21 +12,21 @@ mirrored, and mirrored text teaches the model features that never occur). Pure m
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
-import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from yolo_train import hp_rules
 from yolo_train.errors import Problem
 
-STRIDE = 32  # the largest stride of the P5 YOLO models this entrypoint trains (yolo26/yolo11/yolov8)
 SAGEMAKER_PREFIX = "sagemaker_"
-MODEL_ARCH = re.compile(r"^(?:yolo26|yolo11|yolov8)[nsmlx]$")
+MODEL_ARCH = re.compile(rf"^(?:{'|'.join(hp_rules.ARCH_FAMILIES)})[{hp_rules.ARCH_SIZES}]$")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-OPTIMIZERS = ("auto", "SGD", "MuSGD", "Adam", "Adamax", "AdamW", "NAdam", "RAdam", "RMSProp")
+STRIDE = hp_rules.STRIDE
 
 
 class ValueProblem(ValueError):
@@ -51,15 +51,20 @@ class Param:
 
 # ---------------------------------------------------------------------------------------------
 # Coercers: accept the string forms SageMaker and a shell produce, and the JSON-decoded values.
+# The training knobs' types and bounds come from `hp_rules` (shared with POST /train); the string
+# forms are turned into typed values here and the rule decides.
+
+_INT = re.compile(r"[-+]?\d+")
+_TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 
 
 def _as_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
-    if text in {"true", "1", "yes", "on"}:
+    if text in _TRUE:
         return True
-    if text in {"false", "0", "no", "off"}:
+    if text in _FALSE:
         return False
     raise ValueProblem(f"expected true or false, got {value!r}")
 
@@ -70,54 +75,36 @@ def _as_int(value: Any) -> int:
     if isinstance(value, int):
         return value
     text = str(value).strip()
-    if not re.fullmatch(r"[-+]?\d+", text):
+    if not _INT.fullmatch(text):
         raise ValueProblem(f"expected an integer, got {value!r}")
     return int(text)
 
 
-def _as_float(value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueProblem(f"expected a number, got {value!r}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueProblem(f"expected a number, got {value!r}") from None
-    if not math.isfinite(number):
-        raise ValueProblem(f"expected a finite number, got {value!r}")
-    return number
+def _typed(rule: hp_rules.Rule, value: Any) -> Any:
+    """A command-line or JSON-decoded string as the typed value JSON would have carried."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if rule.kind == "int" and _INT.fullmatch(text):
+        return int(text)
+    if rule.kind == "float":
+        with contextlib.suppress(ValueError):
+            return float(text)
+    elif rule.kind in {"bool", "cache"}:
+        lowered = text.lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE or (rule.kind == "cache" and lowered == "none"):
+            return False
+    return value
 
 
-def _int_at_least(low: int) -> Coerce:
-    def coerce(value: Any) -> int:
-        number = _as_int(value)
-        if number < low:
-            raise ValueProblem(f"must be >= {low}, got {number}")
-        return number
-
-    return coerce
-
-
-def _float_in(low: float, high: float | None = None, *, low_open: bool = False) -> Coerce:
-    def coerce(value: Any) -> float:
-        number = _as_float(value)
-        too_low = number <= low if low_open else number < low
-        if too_low or (high is not None and number > high):
-            bracket = "(" if low_open else "["
-            raise ValueProblem(f"must be in {bracket}{low}, {'inf' if high is None else high}], got {number}")
-        return number
-
-    return coerce
-
-
-def _choice(options: Iterable[str], *, case_sensitive: bool = False) -> Coerce:
-    allowed = tuple(options)
-
-    def coerce(value: Any) -> str:
-        text = str(value).strip()
-        for option in allowed:
-            if text == option or (not case_sensitive and text.lower() == option.lower()):
-                return option
-        raise ValueProblem(f"expected one of {', '.join(allowed)}, got {value!r}")
+def _from_rule(rule: hp_rules.Rule) -> Coerce:
+    def coerce(value: Any) -> Any:
+        try:
+            return rule.check(_typed(rule, value))
+        except ValueError as exc:
+            raise ValueProblem(str(exc)) from None
 
     return coerce
 
@@ -127,34 +114,6 @@ def _imgsz(value: Any) -> int:
     if number < STRIDE or number % STRIDE:
         raise ValueProblem(f"must be a positive multiple of {STRIDE}, got {number}")
     return number
-
-
-def _batch(value: Any) -> int | None:
-    """`auto` (None: per-device default) or a positive integer."""
-    if str(value).strip().lower() == "auto":
-        return None
-    number = _as_int(value)
-    if number < 1:
-        raise ValueProblem(f"expected 'auto' or an integer >= 1, got {value!r}")
-    return number
-
-
-def _workers(value: Any) -> int | None:
-    if str(value).strip().lower() == "auto":
-        return None
-    return _int_at_least(0)(value)
-
-
-def _cache(value: Any) -> bool | str:
-    """Ultralytics accepts False, True/'ram' and 'disk'."""
-    text = str(value).strip().lower()
-    if text in {"false", "0", "no", "off", "none"}:
-        return False
-    if text in {"true", "1", "yes", "on", "ram"}:
-        return "ram"
-    if text == "disk":
-        return "disk"
-    raise ValueProblem(f"expected false, ram or disk, got {value!r}")
 
 
 def _device(value: Any) -> str | None:
@@ -195,6 +154,8 @@ def _export_imgsz(value: Any) -> tuple[int, int] | None:
         height, width = (_imgsz(p) for p in parts)
     except ValueProblem as exc:
         raise ValueProblem(f"expected 'auto' or 'H,W' with multiples of {STRIDE}: {exc}") from None
+    if max(height, width) > hp_rules.MAX_IMGSZ:
+        raise ValueProblem(f"expected 'auto' or 'H,W' of at most {hp_rules.MAX_IMGSZ}, got {value!r}")
     return height, width
 
 
@@ -225,56 +186,12 @@ def _path(value: Any) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# The allowlist. Ultralytics' own names and meanings; see its docs for what each does.
+# The allowlist: the training knobs of `hp_rules.RULES`, then this entrypoint's own.
 
 _P = Param
 PARAMS: tuple[Param, ...] = (
-    # Schedule and size
-    _P("epochs", _int_at_least(1), 100, "training epochs"),
-    _P("imgsz", _imgsz, 640, f"training image size (long side), multiple of {STRIDE}"),
-    _P("batch", _batch, None, "batch size or 'auto' (CUDA: AutoBatch to ~60% of memory; CPU: 16)"),
-    _P("patience", _int_at_least(0), 100, "early-stop after N epochs without improvement (0: never)"),
-    _P(
-        "lr0",
-        _float_in(0.0, 1.0, low_open=True),
-        0.01,
-        "initial learning rate (needs --optimizer other than auto)",
-    ),
-    _P("lrf", _float_in(0.0, 1.0, low_open=True), 0.01, "final LR as a fraction of lr0"),
-    _P("momentum", _float_in(0.0, 1.0), 0.937, "SGD momentum / Adam beta1"),
-    _P("weight_decay", _float_in(0.0, 0.1), 0.0005, "weight decay"),
-    _P("warmup_epochs", _float_in(0.0), 3.0, "warm-up epochs (fractions allowed)"),
-    _P("optimizer", _choice(OPTIMIZERS), "auto", "optimizer"),
-    _P("cos_lr", _as_bool, False, "cosine LR schedule"),
-    _P("close_mosaic", _int_at_least(0), 10, "turn mosaic off for the last N epochs"),
-    _P("seed", _int_at_least(0), 0, "random seed"),
-    _P("deterministic", _as_bool, True, "deterministic algorithms (slower on GPU)"),
-    _P("fraction", _float_in(0.0, 1.0, low_open=True), 1.0, "fraction of the training set to use"),
-    _P("freeze", _int_at_least(0), 0, "freeze the first N layers (fine-tuning)"),
-    _P("box", _float_in(0.0, low_open=True), 7.5, "box loss gain"),
-    _P("cls", _float_in(0.0, low_open=True), 0.5, "class loss gain"),
-    _P("dfl", _float_in(0.0, low_open=True), 1.5, "DFL (YOLO11) / L1 (YOLO26) loss gain"),
-    _P("nbs", _int_at_least(1), 64, "nominal batch size for gradient accumulation"),
-    # Augmentation (document pages: never mirrored, rarely rotated)
-    _P("mosaic", _float_in(0.0, 1.0), 1.0, "mosaic probability"),
-    _P("mixup", _float_in(0.0, 1.0), 0.0, "mixup probability"),
-    _P("fliplr", _float_in(0.0, 1.0), 0.0, "left-right flip probability (0: text is never mirrored)"),
-    _P("flipud", _float_in(0.0, 1.0), 0.0, "up-down flip probability"),
-    _P("degrees", _float_in(0.0, 180.0), 0.0, "rotation (+/- degrees)"),
-    _P("shear", _float_in(0.0, 90.0), 0.0, "shear (+/- degrees)"),
-    _P("perspective", _float_in(0.0, 0.001), 0.0, "perspective fraction"),
-    _P("scale", _float_in(0.0, 0.99), 0.5, "scale gain (+/-)"),
-    _P("translate", _float_in(0.0, 1.0), 0.1, "translation fraction (+/-)"),
-    _P("hsv_h", _float_in(0.0, 1.0), 0.015, "hue augmentation fraction"),
-    _P("hsv_s", _float_in(0.0, 1.0), 0.7, "saturation augmentation fraction"),
-    _P("hsv_v", _float_in(0.0, 1.0), 0.4, "brightness augmentation fraction"),
-    # Data loading and device
-    _P("rect", _as_bool, False, "rectangular batches (no mosaic, no shuffle)"),
-    _P("cache", _cache, False, "cache decoded images: false, ram or disk"),
-    _P("workers", _workers, None, "dataloader workers or 'auto' (CUDA: min(8, cores); CPU: 0)"),
+    *(_P(r.name, _from_rule(r), r.default, f"{r.help}; {r.expected()}") for r in hp_rules.RULES),
     _P("device", _device, None, "auto, cpu, or one CUDA index"),
-    _P("amp", _as_bool, True, "mixed precision on CUDA"),
-    _P("plots", _as_bool, True, "draw Ultralytics plots (PR curve, confusion matrix, ...)"),
     # This entrypoint's own knobs
     _P("model", _model, "yolo26n", "architecture trained from scratch (yolo26n -> yolo26n.yaml)", False),
     _P(
@@ -282,6 +199,24 @@ PARAMS: tuple[Param, ...] = (
         _path,
         None,
         "fine-tune from this .pt file (else the weights channel)",
+        False,
+        False,
+        "none",
+    ),
+    _P(
+        "weights_uri",
+        _path,
+        None,
+        "S3 URI the weights channel was filled from (set by the training API; checked on SageMaker)",
+        False,
+        False,
+        "none",
+    ),
+    _P(
+        "trusted_weights_prefixes",
+        _path,
+        None,
+        "comma-separated s3:// prefixes weights may come from (set by the training API)",
         False,
         False,
         "none",
@@ -322,6 +257,10 @@ PARAMS: tuple[Param, ...] = (
 BY_NAME: dict[str, Param] = {p.name: p for p in PARAMS}
 DEFAULTS: dict[str, Any] = {p.name: p.default for p in PARAMS}
 ULTRALYTICS_KEYS: tuple[str, ...] = tuple(p.name for p in PARAMS if p.ultralytics)
+# Names a bare `--flag` sets to true.
+BOOLEANS: frozenset[str] = frozenset(
+    {r.name for r in hp_rules.RULES if r.kind == "bool"} | {p.name for p in PARAMS if p.coerce is _as_bool}
+)
 
 
 def canonical(key: str) -> str:
@@ -376,7 +315,7 @@ def split_argv(argv: Iterable[str]) -> tuple[dict[str, str], list[Problem]]:
             values[name] = raw or ""  # kept so parse() can report it as ignored
             continue
         if raw is None:
-            if BY_NAME.get(name) is not None and BY_NAME[name].coerce is _as_bool:
+            if name in BOOLEANS:
                 raw = "true"  # bare boolean flag
             else:
                 problems.append(Problem("missing_value", f"--{name}", "needs a value"))
@@ -418,7 +357,7 @@ def parse(
         except ValueProblem as exc:
             problems.append(Problem("invalid_hyperparameter", f"{name} ({source})", str(exc)))
     if values["optimizer"] == "auto":  # Ultralytics would drop these with only a log line
-        for name in ("lr0", "momentum"):
+        for name in hp_rules.NEED_EXPLICIT_OPTIMIZER:
             if name in raw:
                 problems.append(
                     Problem(

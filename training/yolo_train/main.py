@@ -1,12 +1,14 @@
 """The entrypoint: settings -> dataset check -> train/resume/skip -> artefacts, with one error path.
 
-Exit codes: 0 done; 1 training failed; 2 bad hyperparameters; 3 bad dataset; 143 stopped by
-SIGTERM/SIGINT (the checkpoint dir holds the last completed epoch; the next start resumes).
+Exit codes: 0 done; 1 training failed; 2 bad hyperparameters; 3 bad dataset; 4 unsafe weights
+(a checkpoint that would run code, yolo_train.safe_weights); 143 stopped by SIGTERM/SIGINT (the
+checkpoint dir holds the last completed epoch; the next start resumes).
 Every failure except a stop writes its message to the FailureReason file.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 import time
@@ -45,14 +47,25 @@ def _run(settings: settings_mod.Settings, progress: Progress) -> None:
     )
     dataset_check.write_runtime_yaml(report, settings.paths.runtime_data_yaml)
 
-    from yolo_train import offline  # noqa: PLC0415 - the heavy imports start here, after validation
+    from yolo_train import offline, safe_weights  # noqa: PLC0415 - heavy imports start here, after validation
 
     offline.configure(allow_downloads=settings.allow_downloads)
+    safe_weights.force_weights_only_env()  # before Ultralytics reads ULTRALYTICS_SAFE_LOAD at import
     from yolo_train import artifacts, runner  # noqa: PLC0415 - imports ultralytics
 
     offline.disable_sync()
     if not settings.allow_downloads:
         offline.skip_amp_download_check()
+    safe_weights.register()
+    if settings.paths.weights is not None:  # refused by name before Ultralytics ever unpickles it
+        weights = settings.paths.weights
+        if weights.name == settings_mod.MODEL_TARBALL:  # an earlier job's output: its best.pt
+            weights = safe_weights.unpack_best(weights, settings.paths.output_dir / "base-weights")
+            settings = dataclasses.replace(
+                settings, paths=dataclasses.replace(settings.paths, weights=weights)
+            )
+        safe_weights.check(weights)
+        log.info("weights: %s passed the checkpoint allowlist", weights)
 
     started = time.monotonic()
     runner.train(settings, progress)

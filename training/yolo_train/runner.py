@@ -53,7 +53,9 @@ def inspect_run(last: Path) -> RunState:
     if not last.is_file():
         return RunState(RunKind.FRESH)
     try:
-        ckpt = torch.load(last, map_location="cpu", weights_only=False)
+        # weights_only: a checkpoint is data; one naming code is unusable like a truncated one
+        # (the entrypoint registers the Ultralytics allowlist first: yolo_train.safe_weights).
+        ckpt = torch.load(last, map_location="cpu", weights_only=True)
         epoch = int(ckpt.get("epoch", -1))
         epochs = int((ckpt.get("train_args") or {}).get("epochs", 0)) or None
     except Exception as exc:  # any unpickling/IO error means the same: unusable
@@ -166,7 +168,7 @@ def _finalise(run_dir: Path) -> None:
         if not path.is_file():
             continue
         try:
-            stripped = torch.load(path, map_location="cpu", weights_only=False).get("optimizer") is None
+            stripped = torch.load(path, map_location="cpu", weights_only=True).get("optimizer") is None
         except Exception as exc:  # unreadable: the artefact step falls back to the other file
             log.warning("run: cannot read %s (%s)", path, exc)
             continue

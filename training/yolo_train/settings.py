@@ -17,6 +17,8 @@ from typing import Any
 from yolo_train import hyperparams, sm_env
 from yolo_train.errors import HyperparameterError, Problem
 
+MODEL_TARBALL = "model.tar.gz"  # SageMaker's output of an earlier job; its best.pt is the base
+
 
 @dataclass(frozen=True)
 class Paths:
@@ -125,14 +127,62 @@ def _resolve_weights(
     if channel is None:
         return None, problems
     candidates = sorted(channel.glob("*.pt")) if channel.is_dir() else []
+    if not candidates and (channel / MODEL_TARBALL).is_file():  # a finished job's model.tar.gz
+        return (channel / MODEL_TARBALL).absolute(), problems
     if len(candidates) == 1:
         return candidates[0].absolute(), problems
     preferred = [c for c in candidates if c.name == "best.pt"]
     if preferred:
         return preferred[0].absolute(), problems
-    detail = "no .pt file" if not candidates else f"{len(candidates)} .pt files and no best.pt"
+    detail = (
+        f"no .pt file or {MODEL_TARBALL}" if not candidates else f"{len(candidates)} .pt files and no best.pt"
+    )
     problems.append(Problem("missing_weights", str(channel), f"weights channel has {detail}"))
     return None, problems
+
+
+def _trusted_prefixes(raw: str | None) -> tuple[list[str], list[str]]:
+    """(well-formed `s3://bucket/prefix/` entries, malformed ones)."""
+    entries = [p.strip() for p in (raw or "").split(",") if p.strip()]
+    good = [p for p in entries if p.startswith("s3://") and p.endswith("/") and p.count("/") >= 4]
+    return good, [p for p in entries if p not in good]
+
+
+def _weights_origin(
+    values: Mapping[str, Any], weights: Path | None, channel: Path | None, on_sagemaker: bool
+) -> list[Problem]:
+    """Defence in depth beside the training API's own check (launcher.schemas): on SageMaker,
+    weights come only from the weights channel, filled from `--weights-uri`, which must lie under
+    one of `--trusted-weights-prefixes` (the stack's models/ and training-output/). So a job
+    created around the API cannot hand the entrypoint a pickle unannounced. Locally
+    (`--weights PATH` on a developer's machine) nothing is required. The file itself is then
+    loaded weights_only against an allowlist whatever its origin (yolo_train.safe_weights)."""
+    if weights is None or not on_sagemaker:
+        return []
+    problems = []
+    if channel is None or not weights.resolve().is_relative_to(channel.resolve()):
+        problems.append(
+            Problem("untrusted_weights", "weights", f"{weights} is not in the weights channel (SageMaker)")
+        )
+    uri = values.get("weights_uri")
+    trusted, malformed = _trusted_prefixes(values.get("trusted_weights_prefixes"))
+    if malformed:
+        problems.append(
+            Problem("untrusted_weights", "trusted_weights_prefixes", f"not s3://bucket/prefix/: {malformed}")
+        )
+    elif uri is None or not trusted:
+        problems.append(
+            Problem(
+                "untrusted_weights",
+                "weights",
+                "a weights channel needs --weights-uri and --trusted-weights-prefixes (set by POST /train)",
+            )
+        )
+    elif ".." in uri.split("/") or not any(uri.startswith(p) for p in trusted):
+        problems.append(
+            Problem("untrusted_weights", "weights_uri", f"{uri} is not under {' or '.join(trusted)}")
+        )
+    return problems
 
 
 def build(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> Settings:
@@ -163,6 +213,7 @@ def build(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> Sett
     if validation is not None and not validation.exists():
         problems.append(Problem("missing_channel", "validation", f"{validation} does not exist"))
     weights, problems = _resolve_weights(values["weights"], location("weights_dir"), problems)
+    problems += _weights_origin(values, weights, location("weights_dir"), env.on_sagemaker)
 
     model = values["model"]
     if model.endswith(".pt") and not values["allow_downloads"]:

@@ -1,41 +1,29 @@
-"""The HTTP edge: read what the API Gateway event carries, write JSON responses and errors."""
+"""What only the training API reads from a request, and its idempotency refusals as API errors.
+
+The rest of the edge (JSON bodies, query integers, the error shape, AWS faults) is `apiedge`.
+"""
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
-from pydantic import ValidationError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from launcher.errors import (
-    ApiError,
-    IdempotencyKeyReused,
-    InvalidRequest,
-    RequestInProgress,
-    ValidationFailed,
-)
+from apiedge.aws import translate, translate_botocore
+from apiedge.errors import ApiError, InvalidRequest
+from apiedge.http import query_uint
+from launcher.errors import IdempotencyKeyReused, RequestInProgress
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 DEFAULT_LIST_LIMIT = 20
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces, as the IETF draft's examples
-
-
-def json_body(event: APIGatewayProxyEvent) -> dict[str, Any]:
-    """The body as a JSON object; anything else is a 400."""
-    try:
-        body = json.loads(event.decoded_body or "")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidRequest("the body must be a JSON object") from exc
-    if not isinstance(body, dict):
-        raise InvalidRequest("the body must be a JSON object")
-    return body
 
 
 def idempotency_key(event: APIGatewayProxyEvent) -> str | None:
@@ -47,19 +35,10 @@ def idempotency_key(event: APIGatewayProxyEvent) -> str | None:
     return key
 
 
-def requester(event: APIGatewayProxyEvent) -> str:
-    """The IAM identity API Gateway verified (SigV4); recorded in the job's tags."""
-    identity = event.request_context.identity
-    return identity.user_arn or identity.caller or "unknown"
-
-
 def list_query(event: APIGatewayProxyEvent) -> dict[str, Any]:
     """`GET /train?limit=&status=&next_token=` as keyword arguments of `JobLookup.recent`."""
-    raw_limit = event.get_query_string_value("limit")
-    if raw_limit is not None and not re.fullmatch(r"[0-9]{1,6}", raw_limit):
-        raise InvalidRequest("query parameter limit must be a non-negative integer")
     return {
-        "limit": DEFAULT_LIST_LIMIT if raw_limit is None else int(raw_limit),
+        "limit": query_uint(event.get_query_string_value("limit"), "limit", default=DEFAULT_LIST_LIMIT),
         "status_equals": event.get_query_string_value("status"),
         "next_token": event.get_query_string_value("next_token"),
     }
@@ -71,49 +50,19 @@ def status_url(event: APIGatewayProxyEvent, job_name: str) -> str:
     return f"https://{ctx.domain_name}/{ctx.stage}/train/{job_name}"
 
 
-def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers
-    )
-
-
-def from_validation(exc: ValidationError) -> ApiError:
-    """Pydantic's errors as a 422 that names each field and what is wrong with it."""
-    details = [
-        {
-            "field": ".".join(str(p) for p in err["loc"]) or "body",
-            "problem": err["msg"].removeprefix("Value error, "),
-        }
-        for err in exc.errors(include_url=False, include_context=False, include_input=False)
-    ]
-    summary = "; ".join(f"{d['field']}: {d['problem']}" for d in details)
-    return ValidationFailed(f"invalid training request: {summary}", details=details)
-
-
-# Everything the handler maps to an HTTP error (registered once with `app.exception_handler`).
-REFUSALS: list[type[Exception]] = [
-    ApiError,
-    ValidationError,
-    IdempotencyValidationError,
-    IdempotencyAlreadyInProgressError,
-]
-
-
-def as_api_error(exc: Exception) -> ApiError:
-    """One of REFUSALS as the domain error that carries its status and message."""
-    if isinstance(exc, ApiError):
-        return exc
-    if isinstance(exc, ValidationError):
-        return from_validation(exc)
+def adapt(exc: Exception) -> ApiError | None:
+    """Powertools' idempotency errors as API errors (for `apiedge.http.install(..., adapt=)`)."""
     if isinstance(exc, IdempotencyValidationError):
         return IdempotencyKeyReused(
             f"this {IDEMPOTENCY_HEADER} was already used with a different request body"
         )
     if isinstance(exc, IdempotencyAlreadyInProgressError):
         return RequestInProgress(f"a request with this {IDEMPOTENCY_HEADER} or body is still being processed")
-    raise TypeError(f"not an API refusal: {exc!r}")
-
-
-def error_response(exc: ApiError) -> Response:
-    headers = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else None
-    return json_response(exc.status, exc.body(), headers)
+    if isinstance(exc, IdempotencyPersistenceLayerError):
+        # The store (DynamoDB) failed: its own cause says whether to retry (unreachable: 503).
+        cause = exc.__cause__ or (exc.args[1] if len(exc.args) > 1 else None)
+        if isinstance(cause, BotoCoreError):
+            return translate_botocore(cause, "the idempotency store")
+        if isinstance(cause, ClientError):
+            return translate(cause, "the idempotency store")
+    return None

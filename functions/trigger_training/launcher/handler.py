@@ -11,6 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
+from apiedge import http
 from launcher import api_io
 from launcher.idempotency import build_config, make_idempotent
 from launcher.launch import Launcher
@@ -26,41 +27,33 @@ publisher = SourcePublisher(s3, settings.models_bucket, settings.code_prefix, So
 launcher = Launcher(settings, sagemaker, s3, publisher)
 lookup = JobLookup(settings, sagemaker)
 idempotency_config = build_config(settings)
-launch_once = make_idempotent(launcher.launch, settings, boto3.client("dynamodb"), idempotency_config)
+dynamodb = boto3.client("dynamodb", config=_aws)
+launch_once = make_idempotent(launcher.launch, settings, dynamodb, idempotency_config)
 cors = CORSConfig(allow_origin=settings.cors_allow_origin, allow_headers=[api_io.IDEMPOTENCY_HEADER])
 app = APIGatewayRestResolver(cors=cors if settings.cors_allow_origin else None)
+http.install(app, logger=logger, metrics=metrics, refused_metric="TrainingRequestRefused", adapt=api_io.adapt)
 
 
 @app.post("/train")
 def start_training() -> Response:
     event = app.current_event
-    req = launcher.parse(api_io.json_body(event))
+    req = launcher.parse(http.json_object(event.decoded_body))  # the one parse of the body
     launcher.check_inputs(req)  # before idempotency: a missing dataset is never stored as an answer
-    caller = {"requester": api_io.requester(event), "idempotency_key": api_io.idempotency_key(event)}
-    result = launch_once(launch=caller | {"body": req.normalized()})
+    caller = {"requester": http.requester(event), "idempotency_key": api_io.idempotency_key(event)}
+    result = launch_once(launch=caller | {"body": req.normalized()}, request=req)
     metrics.add_metric("TrainingJobReplayed" if result.get("replayed") else "TrainingJobLaunched", "Count", 1)
     url = api_io.status_url(event, result["job_name"])
-    return api_io.json_response(202, result | {"status_url": url}, {"Location": url})
+    return http.json_response(202, result | {"status_url": url}, {"Location": url})
 
 
 @app.get("/train")
 def list_jobs() -> Response:
-    return api_io.json_response(200, lookup.recent(**api_io.list_query(app.current_event)))
+    return http.json_response(200, lookup.recent(**api_io.list_query(app.current_event)))
 
 
 @app.get("/train/<job_name>")
 def get_job(job_name: str) -> Response:
-    return api_io.json_response(200, lookup.describe(job_name))
-
-
-@app.exception_handler(api_io.REFUSALS)
-def refused(exc: Exception) -> Response:
-    error = api_io.as_api_error(exc)
-    logger.info(
-        "request refused", extra={"status": error.status, "error": error.code, "reason": error.message}
-    )
-    metrics.add_metric("TrainingRequestRefused", "Count", 1)
-    return api_io.error_response(error)
+    return http.json_response(200, lookup.describe(job_name))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

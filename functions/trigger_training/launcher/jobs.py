@@ -6,6 +6,16 @@ hyperparameters tell it what to run (`sagemaker_program` inside the tarball at
 hyperparameter becomes `--key value` on the entrypoint's command line. Values are JSON-encoded,
 as the SageMaker SDK does, and the toolkit decodes them (so booleans arrive as True/False).
 Channel names follow the entrypoint (`yolo_train.sm_env`): `training` and `weights`.
+
+Network isolation (the default, `Settings.network_isolation`): the container gets no network, so
+it cannot fetch `sagemaker_submit_directory` from S3 itself. The tarball then arrives as the
+`code` channel (SageMaker downloads channels, not the container) and `sagemaker_submit_directory`
+names its local path, as the SageMaker Python SDK does. Without isolation the S3 URI is given.
+The entrypoint needs no network either way (`yolo_train.offline`). The toolkit's
+`pip install -r requirements.txt` does: isolated, pip runs with `PIP_NO_INDEX`, so pins the image
+already holds are "already satisfied" and a missing one fails at once with pip's own message
+instead of minutes of retries. An isolated job therefore needs a TrainingImageUri with
+training/requirements.txt installed (the stock PyTorch container has no Ultralytics).
 """
 
 from __future__ import annotations
@@ -22,6 +32,8 @@ from yolo_train.metric_defs import METRIC_DEFINITIONS
 ENTRY_POINT = "train.py"
 TRAINING_CHANNEL = "training"
 WEIGHTS_CHANNEL = "weights"
+CODE_CHANNEL = "code"
+CODE_CHANNEL_PATH = f"/opt/ml/input/data/{CODE_CHANNEL}"
 CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
 INPUT_MODE = "FastFile"  # streams the dataset from S3 on demand: no copy before training starts
 
@@ -66,7 +78,22 @@ def output_path(settings: Settings) -> str:
     return f"s3://{settings.models_bucket}/{settings.output_prefix}/"
 
 
-def hyperparameters(req: TrainRequest, *, job_name: str, source_uri: str, region: str) -> dict[str, str]:
+def submit_directory(source_uri: str, network_isolation: bool) -> str:
+    """Where the container finds the code: the `code` channel's copy under isolation, else S3."""
+    if not network_isolation:
+        return source_uri
+    return f"{CODE_CHANNEL_PATH}/{source_uri.rsplit('/', 1)[-1]}"
+
+
+def hyperparameters(
+    req: TrainRequest,
+    *,
+    job_name: str,
+    source_uri: str,
+    region: str,
+    trusted_weights: tuple[str, ...] = (),
+    network_isolation: bool = True,
+) -> dict[str, str]:
     """The entrypoint's arguments plus the container's `sagemaker_*` keys, JSON-encoded."""
     values: dict[str, Any] = {
         "epochs": req.epochs,
@@ -77,9 +104,12 @@ def hyperparameters(req: TrainRequest, *, job_name: str, source_uri: str, region
     }
     if req.base_weights is None:
         values["model"] = req.model  # from scratch; fine-tuning takes the .pt in the weights channel
+    else:  # the entrypoint checks the origin again before it loads anything (defence in depth)
+        values["weights-uri"] = req.base_weights
+        values["trusted-weights-prefixes"] = ",".join(trusted_weights)
     values |= {
         "sagemaker_program": ENTRY_POINT,
-        "sagemaker_submit_directory": source_uri,
+        "sagemaker_submit_directory": submit_directory(source_uri, network_isolation),
         "sagemaker_region": region,
         "sagemaker_job_name": job_name,
         "sagemaker_container_log_level": 20,
@@ -87,8 +117,17 @@ def hyperparameters(req: TrainRequest, *, job_name: str, source_uri: str, region
     return {key: json.dumps(value) for key, value in values.items()}
 
 
-def _channel(name: str, uri: str) -> dict[str, Any]:
-    return {
+def environment(network_isolation: bool) -> dict[str, str]:
+    """The container's variables: unbuffered stdout (metric lines reach CloudWatch and the
+    MetricDefinitions as printed); isolated, pip never looks for an index it cannot reach."""
+    env = {"PYTHONUNBUFFERED": "1"}
+    if network_isolation:
+        env |= {"PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    return env
+
+
+def _channel(name: str, uri: str, input_mode: str | None = None) -> dict[str, Any]:
+    channel: dict[str, Any] = {
         "ChannelName": name,
         "DataSource": {
             "S3DataSource": {
@@ -98,6 +137,9 @@ def _channel(name: str, uri: str) -> dict[str, Any]:
             }
         },
     }
+    if input_mode is not None:
+        channel["InputMode"] = input_mode
+    return channel
 
 
 def build_create_request(
@@ -110,9 +152,12 @@ def build_create_request(
     requester: str,
 ) -> dict[str, Any]:
     """The exact CreateTrainingJob parameters for a validated request (role and image from settings)."""
+    isolated = settings.network_isolation
     channels = [_channel(TRAINING_CHANNEL, req.dataset)]
     if req.base_weights is not None:
         channels.append(_channel(WEIGHTS_CHANNEL, req.base_weights))
+    if isolated:  # the toolkit extracts the tarball from here (File: one small object, copied whole)
+        channels.append(_channel(CODE_CHANNEL, source_uri, "File"))
     stopping: dict[str, int] = {"MaxRuntimeInSeconds": int(req.max_runtime_s or 0)}
     if req.spot:
         stopping["MaxWaitTimeInSeconds"] = int(req.max_wait_s or 0)
@@ -125,7 +170,14 @@ def build_create_request(
             "EnableSageMakerMetricsTimeSeries": True,
         },
         "RoleArn": settings.sagemaker_role_arn,
-        "HyperParameters": hyperparameters(req, job_name=job_name, source_uri=source_uri, region=region),
+        "HyperParameters": hyperparameters(
+            req,
+            job_name=job_name,
+            source_uri=source_uri,
+            region=region,
+            trusted_weights=settings.weights_prefixes,
+            network_isolation=isolated,
+        ),
         "InputDataConfig": channels,
         "OutputDataConfig": {"S3OutputPath": output_path(settings)},
         "ResourceConfig": {
@@ -135,9 +187,11 @@ def build_create_request(
         },
         "StoppingCondition": stopping,
         "EnableManagedSpotTraining": req.spot,
+        # No network in the container: it reaches S3 only through its channels, its output and
+        # checkpoint prefixes, which SageMaker (not the container) reads and writes.
+        "EnableNetworkIsolation": isolated,
         "CheckpointConfig": {"S3Uri": checkpoint_uri(settings, job_name), "LocalPath": CHECKPOINT_LOCAL_PATH},
-        # Unbuffered stdout: metric lines reach CloudWatch (and the MetricDefinitions) as they are printed.
-        "Environment": {"PYTHONUNBUFFERED": "1"},
+        "Environment": environment(isolated),
         "Tags": [
             {"Key": "Stack", "Value": tag_value(settings.stack_name)},
             {"Key": "Stage", "Value": tag_value(settings.stage)},

@@ -9,9 +9,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from apiedge.aws import aws_call, is_not_found, translate
 from launcher import jobs
-from launcher.aws_errors import aws_call, is_not_found, translate
 from launcher.errors import DatasetNotFound, JobNameConflict, ValidationFailed, WeightsNotFound
+from launcher.sagemaker_errors import specific
 from launcher.schemas import TrainRequest, parse_s3_uri
 from launcher.settings import Settings
 from launcher.source_bundle import SourcePublisher
@@ -59,9 +60,10 @@ class Launcher:
         if req.base_weights is not None and not self._object_exists(*parse_s3_uri(req.base_weights)):
             raise WeightsNotFound(f"base_weights {req.base_weights} does not exist")
 
-    def launch(self, *, launch: dict[str, Any]) -> dict[str, Any]:
-        """Create the job for `launch["body"]` (a normalized, already validated request)."""
-        req = self.parse(launch["body"])
+    def launch(self, *, launch: dict[str, Any], request: TrainRequest) -> dict[str, Any]:
+        """Create the job for `request`, the validated body; `launch` (requester, idempotency key,
+        `request.normalized()`) is what the idempotency layer keys on, so the body is parsed once."""
+        req = request
         with aws_call("publishing the training code"):
             source_uri = self._publisher.ensure()
         job_name = jobs.new_job_name(self._settings.job_name_prefix, self._clock(), self._token())
@@ -77,7 +79,7 @@ class Launcher:
             )
         except jobs.InvalidJobRequest as exc:
             raise ValidationFailed(str(exc)) from exc
-        with aws_call("creating the training job"):
+        with aws_call("creating the training job", specific):
             response = self._sagemaker.create_training_job(**request)
         return {
             "job_name": job_name,
@@ -94,7 +96,7 @@ class Launcher:
         except ClientError as exc:
             if is_not_found(exc):
                 return
-            raise translate(exc, "checking the job name") from exc
+            raise translate(exc, "checking the job name", specific) from exc
         raise JobNameConflict(f"a training job named {job_name} already exists; retry")
 
     def _object_exists(self, bucket: str, key: str) -> bool:

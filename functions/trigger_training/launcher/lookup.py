@@ -6,9 +6,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from apiedge.aws import aws_call, is_not_found, translate
 from launcher import jobs, status
-from launcher.aws_errors import aws_call, is_not_found, translate
 from launcher.errors import InvalidRequest, JobNotFound
+from launcher.sagemaker_errors import specific
 from launcher.settings import Settings
 
 JOB_STATUSES = frozenset({"InProgress", "Completed", "Failed", "Stopping", "Stopped"})
@@ -31,7 +32,7 @@ class JobLookup:
         except ClientError as exc:
             if is_not_found(exc):
                 raise JobNotFound(f"no training job {job_name} in this stack") from exc
-            raise translate(exc, "describing the training job") from exc
+            raise translate(exc, "describing the training job", specific) from exc
         return status.describe(job)
 
     def recent(
@@ -51,7 +52,7 @@ class JobLookup:
             params["StatusEquals"] = status_equals
         if next_token:
             params["NextToken"] = next_token
-        with aws_call("listing training jobs"):
+        with aws_call("listing training jobs", specific):
             page = self._sagemaker.list_training_jobs(**params)
         # NameContains matches anywhere in the name: keep only names that start with our prefix.
         items = [

@@ -8,20 +8,31 @@ request can get wrong before anything touches AWS.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from launcher.settings import Settings
+from yolo_train import hp_rules
 
-ARCHITECTURES: frozenset[str] = frozenset(
-    f"{family}{size}" for family in ("yolo26", "yolo11", "yolov8") for size in "nsmlx"
-)
-DEFAULT_ARCHITECTURE = "yolo26n"
-MAX_BATCH = 1024
+ARCHITECTURES: frozenset[str] = frozenset(hp_rules.ARCHITECTURES)
+DEFAULT_ARCHITECTURE = hp_rules.DEFAULT_ARCHITECTURE
 # S3 "safe characters" only: keys with anything else are refused rather than quoted and guessed at.
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9!_.*'()/-]+$")
 _MAX_S3_URI = 1024
+# What SageMaker writes for a finished job (<S3OutputPath>/<job>/output/model.tar.gz); its best.pt
+# is the base the entrypoint unpacks (yolo_train.safe_weights.unpack_best).
+JOB_MODEL_SUFFIX = "/output/model.tar.gz"
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:
@@ -51,59 +62,69 @@ def _settings(info: ValidationInfo) -> Settings:
     return settings
 
 
-class UltralyticsArgs(BaseModel):
-    """The allowlist of further Ultralytics arguments, with types and bounds (one place: here).
+def _api_value(rule: hp_rules.Rule) -> Callable[[Any], Any]:
+    """The shared rule as a pydantic plain validator ("auto" stays "auto": the entrypoint reads it)."""
 
-    Each field is passed to the entrypoint as `--<name> <value>`; anything not listed is a 422.
-    """
+    def validate(value: Any) -> Any:
+        if value is None:  # not given (a normalized request carries the None back in)
+            return None
+        checked = rule.check(value)
+        return hp_rules.AUTO if checked is None and rule.auto else checked
 
+    return validate
+
+
+def _field(rule: hp_rules.Rule, default: Any = None) -> tuple[Any, Any]:
+    """(annotation, FieldInfo) for one rule of `yolo_train.hp_rules`: pydantic's own bounds for
+    plain numbers and booleans, the rule's check for the other kinds (choices, cache, 'auto')."""
+    description = f"{rule.help}; {rule.expected()}"
+    if rule.kind in {"int", "float"} and not rule.auto:
+        base: Any = int if rule.kind == "int" else float
+        bounds = {
+            k: getattr(rule, k) for k in ("ge", "gt", "le", "multiple_of") if getattr(rule, k) is not None
+        }
+        if rule.kind == "float":
+            bounds["allow_inf_nan"] = False
+        annotation = base if default is not None else base | None
+        return annotation, Field(default, description=description, **bounds)
+    if rule.kind == "bool":
+        return (bool if default is not None else bool | None), Field(default, description=description)
+    return Annotated[Any, PlainValidator(_api_value(rule))], Field(default, description=description)
+
+
+class _ArgsBase(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    lr0: float | None = Field(None, gt=0, le=1)
-    lrf: float | None = Field(None, gt=0, le=1)
-    optimizer: (
-        Literal["auto", "SGD", "MuSGD", "Adam", "Adamax", "AdamW", "NAdam", "RAdam", "RMSProp"] | None
-    ) = None
-    patience: int | None = Field(None, ge=0, le=1000)
-    cos_lr: bool | None = None
-    close_mosaic: int | None = Field(None, ge=0, le=1000)
-    mosaic: float | None = Field(None, ge=0, le=1)
-    degrees: float | None = Field(None, ge=0, le=180)
-    scale: float | None = Field(None, ge=0, le=0.99)
-    translate: float | None = Field(None, ge=0, le=1)
-    fliplr: float | None = Field(None, ge=0, le=1)
-    hsv_h: float | None = Field(None, ge=0, le=1)
-    hsv_s: float | None = Field(None, ge=0, le=1)
-    hsv_v: float | None = Field(None, ge=0, le=1)
-    rect: bool | None = None
-    cache: bool | Literal["ram", "disk"] | None = None  # checked by _cache (errors name the field)
-    seed: int | None = Field(None, ge=0, le=2**31 - 1)
-    warmup_epochs: float | None = Field(None, ge=0, le=100)
-    workers: int | None = Field(None, ge=0, le=64)
-    # Nominal batch for gradient accumulation: nbs=batch steps the optimiser every batch, which
-    # is what made small document datasets converge (models/demo/MODEL_CARD.md).
-    nbs: int | None = Field(None, ge=1, le=1024)
-
-    @field_validator("cache", mode="plain")
-    @classmethod
-    def _cache(cls, value: Any) -> bool | str | None:
-        if value is None or isinstance(value, bool) or value in ("ram", "disk"):
-            return value
-        raise ValueError("must be true, false, 'ram' or 'disk'")
-
     @model_validator(mode="after")
-    def _lr_needs_optimizer(self) -> UltralyticsArgs:
+    def _needs_optimizer(self) -> _ArgsBase:
         # optimizer=auto (Ultralytics' default) picks its own lr0; the entrypoint refuses the pair
         # rather than silently ignoring lr0, so refuse it here before any instance starts.
-        if self.lr0 is not None and self.optimizer in (None, "auto"):
+        given = [n for n in hp_rules.NEED_EXPLICIT_OPTIMIZER if getattr(self, n, None) is not None]
+        optimizer = getattr(self, "optimizer", None)
+        if given and optimizer in (None, "auto"):
+            names = ", ".join(given)
             raise ValueError(
-                "lr0 needs an explicit optimizer (e.g. SGD or AdamW); optimizer=auto sets its own"
+                f"{names} needs an explicit optimizer (e.g. SGD or AdamW); optimizer=auto sets its own"
             )
         return self
 
     def given(self) -> dict[str, Any]:
-        """Only the arguments the caller set (the entrypoint keeps Ultralytics' defaults otherwise)."""
+        """Only the arguments the caller set (the entrypoint keeps its defaults otherwise)."""
         return self.model_dump(exclude_none=True)
+
+
+# The further Ultralytics arguments of POST /train, built from the shared rulebook: each is passed
+# to the entrypoint as `--<name> <value>` and checked there by the same rule; anything else is a 422.
+UltralyticsArgs = create_model(
+    "UltralyticsArgs",
+    __base__=_ArgsBase,
+    __doc__="Further Ultralytics arguments (yolo_train.hp_rules, the rules marked api).",
+    **{r.name: _field(r) for r in hp_rules.API_RULES if r.name not in hp_rules.TOP_LEVEL},
+)
+
+
+_EPOCHS, _IMGSZ = (_field(hp_rules.BY_NAME[n], hp_rules.BY_NAME[n].default) for n in ("epochs", "imgsz"))
+_BATCH = _field(hp_rules.BY_NAME["batch"], hp_rules.AUTO)
 
 
 class TrainRequest(BaseModel):
@@ -115,11 +136,14 @@ class TrainRequest(BaseModel):
     model: str | None = Field(
         None, description=f"architecture to train from scratch ({DEFAULT_ARCHITECTURE})"
     )
-    base_weights: str | None = Field(None, description="s3:// URI of a .pt to fine-tune from")
-    epochs: int = Field(100, ge=1, le=1000)
-    imgsz: int = Field(640, ge=160, le=1536, multiple_of=32)
-    batch: int | Literal["auto"] = Field("auto", description="images per batch (1-1024) or auto (AutoBatch)")
-    hyperparameters: UltralyticsArgs = Field(default_factory=UltralyticsArgs)
+    base_weights: str | None = Field(
+        None,
+        description="s3:// URI to fine-tune from: a .pt (models/, training-output/) or a job's model.tar.gz",
+    )
+    epochs: _EPOCHS[0] = _EPOCHS[1]  # type: ignore[valid-type]
+    imgsz: _IMGSZ[0] = _IMGSZ[1]  # type: ignore[valid-type]
+    batch: _BATCH[0] = _BATCH[1]  # type: ignore[valid-type]
+    hyperparameters: UltralyticsArgs = Field(default_factory=UltralyticsArgs)  # type: ignore[valid-type]
     instance_type: str | None = None
     spot: bool = True
     max_runtime_s: int | None = Field(None, ge=60)
@@ -137,14 +161,6 @@ class TrainRequest(BaseModel):
             raise ValueError("must name a prefix inside the data bucket, not the bucket root")
         return f"s3://{bucket}/{prefix}/"
 
-    @field_validator("batch", mode="plain")
-    @classmethod
-    def _batch(cls, value: Any) -> int | str:
-        # One plain check instead of a union, so an error names `batch`, not union members.
-        if value == "auto" or (type(value) is int and 1 <= value <= MAX_BATCH):
-            return value
-        raise ValueError(f"must be 'auto' or an integer 1-{MAX_BATCH}")
-
     @field_validator("model")
     @classmethod
     def _known_architecture(cls, value: str | None) -> str | None:
@@ -154,18 +170,24 @@ class TrainRequest(BaseModel):
 
     @field_validator("base_weights")
     @classmethod
-    def _weights_in_project_buckets(cls, value: str | None, info: ValidationInfo) -> str | None:
+    def _weights_from_this_stack(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Ultralytics checkpoints are pickles: only prefixes that this stack alone writes are
+        # trusted (the data bucket is written by people and pipelines, so never). The entrypoint
+        # checks the same (weights_uri / trusted_weights_prefixes) and loads with weights_only.
         if value is None:
             return None
         settings = _settings(info)
-        bucket, key = parse_s3_uri(value)
+        _, key = parse_s3_uri(value)
         _checked_key(key)
-        if not key.endswith(".pt"):
-            raise ValueError("must be a .pt file")
-        in_models = bucket == settings.models_bucket and key.split("/", 1)[0] in settings.weights_prefixes
-        if bucket != settings.data_bucket and not in_models:
-            allowed = ", ".join(f"s3://{settings.models_bucket}/{p}/" for p in settings.weights_prefixes)
-            raise ValueError(f"must be in s3://{settings.data_bucket}/ or under {allowed}")
+        job_output = key.startswith(f"{settings.output_prefix}/") and key.endswith(JOB_MODEL_SUFFIX)
+        if not key.endswith(".pt") and not job_output:
+            raise ValueError(
+                f"must be a .pt file or a job's {settings.output_prefix}/<job>{JOB_MODEL_SUFFIX}"
+            )
+        if not any(value.startswith(prefix) for prefix in settings.weights_prefixes):
+            raise ValueError(
+                f"must be under {' or '.join(settings.weights_prefixes)} (this stack's own models)"
+            )
         return value
 
     @field_validator("instance_type")
