@@ -103,16 +103,19 @@ def train(aws: Any, training: Any, api: Client, step: Step, args: argparse.Names
     shutil.rmtree(dataset, ignore_errors=True)
     generate_dataset(dataset, n_train=args.pages, n_val=max(2, args.pages // 4), seed=args.seed)
 
-    step("Uploading the dataset and the base weights to the stand-in's data bucket")
+    step("Uploading the dataset (data bucket) and the shipped model as base weights (models bucket)")
     s3, bucket = aws.client("s3"), aws.name("DataBucket")
     uri = upload_tree(s3, dataset, bucket, f"datasets/demo-{args.seed}/")
-    s3.upload_file(str(SHIPPED / "best.pt"), bucket, "weights/demo/best.pt")
-    print(f"  dataset {uri}\n  base weights s3://{bucket}/weights/demo/best.pt")
+    # Base weights only from prefixes this stack alone writes (a pickle is code): models/.
+    models = aws.name("ModelsBucket")
+    weights = f"s3://{models}/models/demo-3/best.pt"
+    s3.upload_file(str(SHIPPED / "best.pt"), models, "models/demo-3/best.pt")
+    print(f"  dataset {uri}\n  base weights {weights}")
 
     step(f"POST /train: fine-tune the shipped model for {args.epochs} epoch(s)")
     request = {
         "dataset": uri,
-        "base_weights": f"s3://{bucket}/weights/demo/best.pt",
+        "base_weights": weights,
         "epochs": args.epochs,
         "imgsz": args.imgsz,
         "batch": 8,

@@ -311,9 +311,17 @@ class LocalTraining:
             self._download_prefix(job.checkpoint_uri, layout.checkpoints)  # a restarted job resumes
         submit = _decode(hyperparameters.get("sagemaker_submit_directory", "null"))
         program = str(_decode(hyperparameters.get("sagemaker_program", json.dumps(DEFAULT_PROGRAM))))
+        data: bytes | None = None
         if isinstance(submit, str) and submit.startswith("s3://"):
             bucket, key = _split_s3(submit)
             data = self._s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        elif isinstance(submit, str) and submit.startswith("/opt/ml/"):
+            # Network isolation: the tarball came in as an input channel (e.g. `code`), downloaded above.
+            bundle = layout.root / Path(submit).relative_to("/opt/ml")
+            if not bundle.is_file():
+                raise TrainingError(f"sagemaker_submit_directory {submit} is not in an input channel")
+            data = bundle.read_bytes()
+        if data is not None:
             with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
                 tar.extractall(layout.code, filter="data")
         else:
