@@ -110,3 +110,22 @@ def api_event() -> Callable[[str], dict[str, Any]]:
         return json.loads((root / f"{name}.json").read_text(encoding="utf-8"))
 
     return load
+
+
+@pytest.fixture(scope="session")
+def function_env() -> Callable[..., dict[str, str]]:
+    """`function_env("service", KEY=value)`: what a function's environment needs in a unit test
+    (moto credentials, Powertools without X-Ray), plus the function's own variables."""
+
+    def build(service: str, **own: str) -> dict[str, str]:
+        return {
+            "POWERTOOLS_SERVICE_NAME": service,
+            "POWERTOOLS_METRICS_NAMESPACE": "InvoiceYoloTest",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "AWS_DEFAULT_REGION": "eu-north-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            **own,
+        }
+
+    return build

@@ -64,19 +64,14 @@ class Stack:
 
 
 @pytest.fixture
-def stack(serving_model: Path, api_event: Callable[[str], dict[str, Any]]) -> Iterator[Stack]:
-    env = {
-        "MODEL_PATH": str(serving_model),
-        "INVOICES_TABLE": TABLE,
-        "INVOICES_BUCKET": BUCKET,
-        "MAX_OBJECT_BYTES": str(2 * 1024 * 1024),
-        "POWERTOOLS_SERVICE_NAME": "process-invoice",
-        "POWERTOOLS_METRICS_NAMESPACE": "InvoiceYoloTest",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }
+def stack(serving_model: Path, function_env: Callable[..., dict[str, str]]) -> Iterator[Stack]:
+    env = function_env(
+        "process-invoice",
+        MODEL_PATH=str(serving_model),
+        INVOICES_TABLE=TABLE,
+        INVOICES_BUCKET=BUCKET,
+        MAX_OBJECT_BYTES=str(2 * 1024 * 1024),
+    )
     with pytest.MonkeyPatch.context() as patch, mock_aws():
         for key, value in env.items():
             patch.setenv(key, value)

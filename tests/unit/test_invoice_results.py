@@ -30,17 +30,8 @@ class Context:
 
 
 @pytest.fixture
-def api() -> Iterator[tuple[ModuleType, ResultStore]]:
-    env = {
-        "INVOICES_TABLE": TABLE,
-        "INVOICES_BUCKET": BUCKET,
-        "POWERTOOLS_SERVICE_NAME": "invoice-results",
-        "POWERTOOLS_METRICS_NAMESPACE": "InvoiceYoloTest",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }
+def api(function_env: Callable[..., dict[str, str]]) -> Iterator[tuple[ModuleType, ResultStore]]:
+    env = function_env("invoice-results", INVOICES_TABLE=TABLE, INVOICES_BUCKET=BUCKET)
     with pytest.MonkeyPatch.context() as patch, mock_aws():
         for key, value in env.items():
             patch.setenv(key, value)
