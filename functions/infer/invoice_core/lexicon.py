@@ -1,0 +1,149 @@
+"""The label words that say which field a printed value is, in Swedish and English.
+
+Look-alikes (customer number, order number, delivery date, organisation number, phone, VAT
+registration number, our/your reference, ...) are labels too, of no field (`IGNORE`): they claim their
+values so that nothing else takes them. Where labels overlap the longest wins ("Summa att betala"
+over "Att betala", "Att betala senast" over "Att betala", "Momsreg.nr" over "Moms", "Kundnummer" over
+"Kund"), so one lexicon serves both languages.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from invoice_core.normalise import clean
+
+IGNORE = "-"  # the field of a look-alike label
+
+_RATE = r"(?:\s*\(?\s*\d{1,2}(?:[.,]\d{1,2})?\s*%\s*\)?)?"  # "Moms 25%", "VAT (20 %)": the rate is label
+
+
+@dataclass(frozen=True)
+class Label:
+    """One label: the field it names, its pattern, how specific it is, whether it heads a cell below."""
+
+    field: str
+    pattern: re.Pattern[str]
+    strong: bool = True
+    heads_column: bool = True  # False for words that also head line-item columns ("Total", "Summa")
+
+
+def _rx(text: str) -> str:
+    """'Invoice No.' -> a pattern: any case, flexible spaces, optional dots and hyphens."""
+    out = []
+    for ch in text:
+        if ch == " ":
+            out.append(r"[\s\-]*")
+        elif ch == ".":
+            out.append(r"[\s.]*")
+        elif ch == "-":
+            out.append(r"[\s\-]*")
+        else:
+            out.append(re.escape(ch.lower()))
+    return "".join(out)
+
+
+def _labels(
+    field: str, phrases: str, *, strong: bool = True, heads_column: bool = True, suffix: str = ""
+) -> list[Label]:
+    return [
+        Label(field, re.compile(rf"(?<![\w]){_rx(p.strip())}{suffix}(?![\w])"), strong, heads_column)
+        for p in phrases.split("|")
+    ]
+
+
+LABELS: tuple[Label, ...] = (
+    *_labels(
+        "invoice_number",
+        "Fakturanr|Fakturanummer|Faktura nr|Faktura-nr|Fakturanr.|Invoice No.|Invoice number|Invoice #|"
+        "Invoice nr|Invoice ID|Inv. no.|Inv #|Inv. #|Invoice ref.",
+    ),
+    *_labels("invoice_date", "Fakturadatum|Invoice date|Date of issue|Issue date|Date issued|Utskriftsdatum"),
+    *_labels("invoice_date", "Datum|Date", strong=False),
+    *_labels(
+        "due_date",
+        "Förfallodatum|Förfallodag|Förfaller|Att betala senast|Betala senast|Betalas senast|"
+        "Sista betalningsdag|Due date|Payment due|Date due|Pay by|Due by|Payable by",
+    ),
+    *_labels(
+        "subtotal",
+        "Netto|Nettobelopp|Nettosumma|Delsumma|Summa exkl. moms|Belopp exkl. moms|Exkl. moms|"
+        "Totalt exkl. moms|Subtotal|Sub-total|Sub total|Net amount|Net total|Total excl. VAT|"
+        "Total excluding VAT|Amount excl. VAT|Total net",
+    ),
+    *_labels(
+        "vat", "Moms|Momsbelopp|Summa moms|Mervärdesskatt|VAT|VAT amount|Total VAT|Sales tax", suffix=_RATE
+    ),
+    *_labels("vat", "Tax", strong=False, suffix=_RATE),
+    *_labels(
+        "total_amount",
+        "Att betala|Summa att betala|Belopp att betala|Totalbelopp|Summa inkl. moms|Totalt inkl. moms|"
+        "Total due|Amount due|Balance due|Total incl. VAT|Total including VAT|Amount payable|Total amount|"
+        "Grand total|Total to pay|Totalt att betala",
+    ),
+    *_labels("total_amount", "Total|Totalt|Summa", strong=False, heads_column=False),
+    *_labels(
+        "payment_reference",
+        "OCR|OCR-nummer|OCR-nr|OCR nr|OCR-referens|Referens|Referensnummer|Betalningsreferens|Reference|"
+        "Payment reference|Ref.|Reference number",
+    ),
+    *_labels("bankgiro", "Bankgiro|Bankgironr|Bankgironummer|Bg|Bg-nr|BG nr"),
+    *_labels("plusgiro", "Plusgiro|Plusgironr|Postgiro|Pg|PG nr"),
+    *_labels("iban", "IBAN|IBAN-nummer"),
+    *_labels("bic", "BIC|SWIFT|BIC/SWIFT|SWIFT/BIC|SWIFT code|BIC code|Swift-adress"),
+    *_labels("currency", "Valuta|Currency"),
+    *_labels(
+        "customer_address",
+        "Faktureringsadress|Fakturamottagare|Fakturaadress|Kund|Köpare|Bill to|Billed to|Invoice to|"
+        "Customer|Sold to",
+    ),
+    *_labels(
+        IGNORE,
+        # customer / order numbers
+        "Kundnummer|Kundnr|Kund-ID|Kund nr|Customer no.|Customer number|Customer ID|Account no.|"
+        "Account number|Ordernummer|Ordernr|Order no.|Order number|Beställningsnr|Beställningsnummer|"
+        "PO number|PO no.|"
+        "Purchase order|Er ordernr|Ert ordernr|Projektnr|Avtalsnr|"
+        # dates that are not the invoice's
+        "Leveransdatum|Leveransvecka|Orderdatum|Beställningsdatum|Delivery date|Ship date|Order date|"
+        "Service period|Period|"
+        # organisation, VAT registration, contact numbers
+        "Org.nr|Org. nr|Org nr|Organisationsnummer|Org.no.|Organisation number|Company no.|Company reg. no.|"
+        "Reg. no.|Registration no.|Momsreg.nr|Momsreg. nr|Momsregistreringsnummer|Moms reg nr|Momsnr|"
+        "VAT reg. no.|VAT registration number|VAT registration no.|VAT no.|VAT number|VAT ID|VAT reg.|"
+        "Tel|Tel.|Telefon|Tfn|Phone|Mobil|Mobile|Fax|E-post|Email|E-mail|Webb|Web|Hemsida|"
+        # references that are people, terms and bank details that are not a payment target
+        "Er referens|Vår referens|Your reference|Our reference|Your ref.|Our ref.|Er ref.|Vår ref.|"
+        "Kontaktperson|Handläggare|Attn.|Att:|Betalningsvillkor|Payment terms|Terms|Villkor|"
+        "Dröjsmålsränta|Sort code|Clearingnr|Clearingnummer|Kontonr|Kontonummer|"
+        "Moms %|VAT %|Momssats|VAT rate|F-skatt|Godkänd för F-skatt",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Found:
+    """A label at [start, end) of some text."""
+
+    label: Label
+    start: int
+    end: int
+
+
+def fold(text: str) -> str:
+    """Lower case of the same length (spans found in it index the original text)."""
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in clean(text))
+
+
+def find_labels(text: str) -> list[Found]:
+    """Non-overlapping labels in `text`, left to right; at an overlap the longest (then strongest) wins."""
+    folded = fold(text)
+    hits = [Found(label, m.start(), m.end()) for label in LABELS for m in label.pattern.finditer(folded)]
+    hits = [h for h in hits if h.end > h.start]
+    hits.sort(key=lambda h: (-(h.end - h.start), not h.label.strong, h.start))
+    taken: list[Found] = []
+    for hit in hits:
+        if all(hit.end <= t.start or hit.start >= t.end for t in taken):
+            taken.append(hit)
+    return sorted(taken, key=lambda h: h.start)
