@@ -4,7 +4,9 @@ A row is a line of the region with at least one amount. Reading right to left: t
 line amount, the one before it the unit price, a plain number before that the quantity; a percentage
 (the VAT rate column) and a unit word ("st", "h", "pcs") are skipped; the rest on the left is the
 description. A line with no amount continues the description of the row above it (notes, serial
-numbers). The header row (Beskrivning/Antal/À-pris/Belopp, Description/Qty/Price/Amount) is dropped.
+numbers; a lone number without decimals is such a note). A line labelled as a sum ("Total",
+"Summa", "Netto") is not a row. The header row (Beskrivning/Antal/À-pris/Belopp,
+Description/Qty/Price/Amount) is dropped.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from invoice_core.lexicon import find_labels
 from invoice_core.normalise import clean, parse_amount
 from invoice_core.words import Box, Run, Word, lines_of
 
@@ -59,6 +62,7 @@ HEADER_WORDS = frozenset(
         "code",
     ]
 )
+SUM_FIELDS = frozenset({"subtotal", "vat", "total_amount"})
 _PERCENT = re.compile(r"^\d+(?:[.,]\d+)?\s*%$")
 
 
@@ -87,6 +91,10 @@ def _is_header(tokens: list[str]) -> bool:
     return known >= 2 and known * 2 >= len(tokens)
 
 
+def _is_sum(description: str) -> bool:
+    return any(f.label.field in SUM_FIELDS for f in find_labels(description))
+
+
 def _tokens(runs: Sequence[Run]) -> list[str]:
     """Space-separated tokens of each run; grouped numbers ('1 234,50') kept whole.
 
@@ -108,6 +116,7 @@ def read_items(words: Sequence[Word]) -> list[Item]:
         if not tokens or _is_header(tokens):
             continue
         numbers: list[float] = []
+        money = False  # the line amount prints decimals ("450,00"): "Order 12345" is a note, not a row
         i = len(tokens)
         while i > 0:
             token = tokens[i - 1]
@@ -119,9 +128,14 @@ def read_items(words: Sequence[Word]) -> list[Item]:
             parsed = parse_amount(token)
             if parsed is None or parsed.end < len(token) or len(numbers) == 3:
                 break
+            money = money or (not numbers and bool(re.search(r"[.,]\d{1,2}-?$", token)))
             numbers.append(parsed.value)
             i -= 1
         description = " ".join(tokens[:i]).strip()
+        if numbers and _is_sum(description):
+            continue  # "Total", "Summa", "Netto 170 304,00" inside the table: the table's sums, not a row
+        if len(numbers) == 1 and not money:
+            numbers, description = [], " ".join(tokens).strip()
         if not numbers or (len(numbers) == 1 and not description and not items):
             if items and description:
                 items[-1].description += "\n" + description

@@ -188,8 +188,14 @@ def parse_amount(text: str) -> Parsed | None:
     value = _number_value(m)
     end = m.end("num")
     rest = folded[end:]
-    if value is None or rest.lstrip().startswith("%") or (rest[:1] and rest[0] not in " -)"):
+    if (
+        value is None
+        or rest.lstrip().startswith("%")
+        or (rest[:1] and rest[0] not in " -)" and rest[:2] != ":-")
+    ):
         return None
+    if rest[:1] == " " and rest.lstrip()[:1].isdigit():
+        return None  # "12 34,00": a broken digit group, not 12
     if rest.startswith("-") and rest[1:2].isdigit():
         return None  # "2026-04-22" is no amount
     negative = negative or bool(m.group("neg")) or folded[:pos].rstrip().endswith("(")
