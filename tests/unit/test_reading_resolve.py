@@ -370,3 +370,44 @@ def test_no_words_no_fields() -> None:
         "checks": {"amounts_add_up": None, "due_after_issue": None, "line_items_add_up": None},
         "needs_review": [],
     }
+
+
+def test_incl_and_excl_qualifiers_tell_total_from_subtotal() -> None:
+    words = page(
+        [
+            [(60, "Summa exkl. moms"), (400, "800,00")],
+            [(60, "Moms 25 %"), (400, "200,00")],
+            [(60, "Att betala inkl. moms"), (400, "1 000,00")],
+            [(60, "Total (excl. VAT)"), (700, "800.00")],
+        ]
+    )
+    answer = read_invoice(words)
+    assert values(answer) == {"subtotal": 800.0, "vat": 200.0, "total_amount": 1000.0}
+    assert answer["fields"]["total_amount"]["label"] == "Att betala inkl. moms"
+
+
+def test_currency_printed_with_the_label_applies_to_the_value() -> None:
+    words = page([[(60, "Att betala SEK"), (400, "1 000,00")]])
+    answer = read_invoice(words)
+    assert answer["fields"]["total_amount"]["currency"] == "SEK"
+    assert answer["fields"]["currency"]["value"] == "SEK"
+
+
+def test_label_glued_to_its_value_by_ocr() -> None:
+    answer = read_invoice(page(["Fakturanr12345", "Förfallodatum:2026-05-22"]))
+    assert values(answer) == {"invoice_number": "12345", "due_date": "2026-05-22"}
+
+
+def test_the_last_of_equal_total_labels_is_the_total() -> None:
+    words = page([[(60, "Total"), (600, "800,00")], None, [(60, "Total"), (600, "1 000,00")]])
+    assert read_invoice(words)["fields"]["total_amount"]["value"] == 1000.0
+
+
+def test_ocr_label_beats_a_plain_reference() -> None:
+    words = page([[(60, "Referens"), (300, "4711")], [(60, "OCR"), (300, "994702083936")]])
+    reference = read_invoice(words)["fields"]["payment_reference"]
+    assert (reference["value"], reference["kind"]) == ("994702083936", "ocr")
+
+
+def test_a_person_as_reference_is_not_a_payment_reference() -> None:
+    assert read_invoice(page([[(60, "Referens"), (300, "Anna Berg")]]))["fields"] == {}

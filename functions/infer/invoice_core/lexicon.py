@@ -16,6 +16,9 @@ from invoice_core.normalise import clean
 
 IGNORE = "-"  # the field of a look-alike label
 
+# "inkl. moms", "(excl. VAT)" after a sum's label: part of the label, and what tells a total from a subtotal
+_INCL = r"(?:[\s,]*\(?\s*(?:inkl|incl|including|inklusive)[\s.]*(?:moms|vat|tax|mva)\s*\)?)"
+_EXCL = r"(?:[\s,]*\(?\s*(?:exkl|excl|excluding|exklusive|ex)[\s.]*(?:moms|vat|tax|mva)\s*\)?)"
 _RATE = r"(?:\s*\(?\s*\d{1,2}(?:[.,]\d{1,2})?\s*%\s*\)?)?"  # "Moms 25%", "VAT (20 %)": the rate is label
 
 
@@ -48,7 +51,7 @@ def _labels(
     field: str, phrases: str, *, strong: bool = True, heads_column: bool = True, suffix: str = ""
 ) -> list[Label]:
     return [
-        Label(field, re.compile(rf"(?<![\w]){_rx(p.strip())}{suffix}(?![\w])"), strong, heads_column)
+        Label(field, re.compile(rf"(?<![\w]){_rx(p.strip())}{suffix}(?![^\W\d_])"), strong, heads_column)
         for p in phrases.split("|")
     ]
 
@@ -68,26 +71,32 @@ LABELS: tuple[Label, ...] = (
     ),
     *_labels(
         "subtotal",
-        "Netto|Nettobelopp|Nettosumma|Delsumma|Summa exkl. moms|Belopp exkl. moms|Exkl. moms|"
-        "Totalt exkl. moms|Subtotal|Sub-total|Sub total|Net amount|Net total|Total excl. VAT|"
-        "Total excluding VAT|Amount excl. VAT|Total net",
+        "Netto|Nettobelopp|Nettosumma|Delsumma|Subtotal|Sub-total|Sub total|Net amount|Net total|Total net|"
+        "Exkl. moms|Excl. VAT|Exklusive moms",
+        suffix=_EXCL + "?",
     ),
+    *_labels("subtotal", "Summa|Belopp|Totalt|Total|Amount|Totalbelopp", suffix=_EXCL),
     *_labels(
-        "vat", "Moms|Momsbelopp|Summa moms|Mervärdesskatt|VAT|VAT amount|Total VAT|Sales tax", suffix=_RATE
+        "vat",
+        "Moms|Momsbelopp|Summa moms|Varav moms|Mervärdesskatt|VAT|VAT amount|Total VAT|Sales tax",
+        suffix=_RATE,
     ),
     *_labels("vat", "Tax", strong=False, suffix=_RATE),
     *_labels(
         "total_amount",
-        "Att betala|Summa att betala|Belopp att betala|Totalbelopp|Summa inkl. moms|Totalt inkl. moms|"
-        "Total due|Amount due|Balance due|Total incl. VAT|Total including VAT|Amount payable|Total amount|"
-        "Grand total|Total to pay|Totalt att betala",
+        "Att betala|Summa att betala|Belopp att betala|Totalbelopp|Totalt att betala|Att betala totalt|"
+        "Total due|Amount due|Balance due|Amount payable|Total amount|Grand total|Total to pay|"
+        "Inkl. moms|Incl. VAT",
+        suffix=_INCL + "?",
     ),
+    *_labels("total_amount", "Summa|Belopp|Totalt|Total|Amount", suffix=_INCL),
     *_labels("total_amount", "Total|Totalt|Summa", strong=False, heads_column=False),
     *_labels(
         "payment_reference",
-        "OCR|OCR-nummer|OCR-nr|OCR nr|OCR-referens|Referens|Referensnummer|Betalningsreferens|Reference|"
-        "Payment reference|Ref.|Reference number",
+        "OCR|OCR-nummer|OCR-nr|OCR nr|OCR-referens|OCR/Referens|OCR/Ref.|Betalningsreferens|"
+        "Payment reference",
     ),
+    *_labels("payment_reference", "Referens|Referensnummer|Reference|Reference number|Ref.", strong=False),
     *_labels("bankgiro", "Bankgiro|Bankgironr|Bankgironummer|Bg|Bg-nr|BG nr"),
     *_labels("plusgiro", "Plusgiro|Plusgironr|Postgiro|Pg|PG nr"),
     *_labels("iban", "IBAN|IBAN-nummer"),
@@ -112,7 +121,7 @@ LABELS: tuple[Label, ...] = (
         "Org.nr|Org. nr|Org nr|Organisationsnummer|Org.no.|Organisation number|Company no.|Company reg. no.|"
         "Reg. no.|Registration no.|Momsreg.nr|Momsreg. nr|Momsregistreringsnummer|Moms reg nr|Momsnr|"
         "VAT reg. no.|VAT registration number|VAT registration no.|VAT no.|VAT number|VAT ID|VAT reg.|"
-        "Tel|Tel.|Telefon|Tfn|Phone|Mobil|Mobile|Fax|E-post|Email|E-mail|Webb|Web|Hemsida|"
+        "Tel|Tel.|Telefon|Telefax|Tfn|Phone|Mobil|Mobile|Fax|E-post|Email|E-mail|Webb|Web|Hemsida|"
         # references that are people, terms and bank details that are not a payment target
         "Er referens|Vår referens|Your reference|Our reference|Your ref.|Our ref.|Er ref.|Vår ref.|"
         "Kontaktperson|Handläggare|Attn.|Att:|Betalningsvillkor|Payment terms|Terms|Villkor|"

@@ -239,13 +239,19 @@ def label_candidates(page: PageText, *, day_first: bool) -> tuple[list[Candidate
                 if parse is None:
                     continue
                 strength = STRONG if found.label.strong else WEAK
+                hint = None  # "Att betala SEK   212 880,00": the label's own run names the currency
                 for relation, target, start, end in _segments(page, line_no, run, found):
                     segment = target.text[start:end]
                     parsed = parse(segment)
                     if parsed is None:
+                        if relation == "inline":
+                            hint = currency_code(segment.strip(" :()"))
                         if name in DATE_FIELDS and DATE_LIKE.match(segment.strip(" :")):
                             unreadable.append(Unreadable(name, segment.strip(" :")))
                         continue
+                    extra = dict(parsed.extra)
+                    if name in AMOUNT_FIELDS and hint and "currency" not in extra:
+                        extra["currency"] = hint
                     score = strength + {"inline": INLINE, "right": RIGHT, "below": BELOW}[relation]
                     out.append(
                         Candidate(
@@ -257,7 +263,7 @@ def label_candidates(page: PageText, *, day_first: bool) -> tuple[list[Candidate
                             score,
                             relation,
                             label=label_text,
-                            extra=dict(parsed.extra),
+                            extra=extra,
                         )
                     )
                     break
@@ -326,12 +332,14 @@ def _region_value(region: Region, inside: list[Word], *, day_first: bool) -> Can
 
 
 def best(candidates: list[Candidate]) -> dict[str, Candidate]:
-    """The winning candidate per field (look-alikes dropped); ties: the earliest in reading order."""
+    """The winning candidate per field (look-alikes dropped); ties: the first in reading order, except
+    for the total, which is printed last (a table's "Total" row above it is the net sum)."""
     chosen: dict[str, Candidate] = {}
     for cand in candidates:
         if cand.field == IGNORE:
             continue
         held = chosen.get(cand.field)
-        if held is None or cand.score > held.score:
+        later = cand.field == "total_amount" and held is not None and cand.score == held.score
+        if held is None or cand.score > held.score or later:
             chosen[cand.field] = cand
     return chosen
