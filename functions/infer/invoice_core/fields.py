@@ -225,12 +225,33 @@ def _block_json(name: str, lines: list[Line], base_confidence: float, evidence: 
     return out
 
 
+def _without_logo(words: list[Word]) -> list[Word]:
+    """A logo's initials are text too ("NS" before or above "Nordic Supplies AB"), but not the name."""
+    out: list[Word] = []
+    for line in lines_of(words):
+        row = [w for run in line.runs for w in run.words]
+        first = row[0].text.strip()
+        rest = " ".join(w.text for w in row[1:]).split()
+        initials = "".join(t[0] for t in rest).upper()
+        if (
+            len(first) <= 3
+            and first.isalpha()
+            and first.isupper()
+            and (not rest or initials.startswith(first))
+        ):
+            row = row[1:]
+        out += row
+    return out
+
+
 def _text_block(
     name: str, regions: Sequence[Region], by_page: dict[int, list[Word]], texts: dict[int, PageText]
 ) -> dict[str, Any] | None:
     """The best region's lines; for the customer address without a region, the lines under its heading."""
     for region in sorted((r for r in regions if r.name == name), key=lambda r: -r.confidence):
         inside = [w for w in by_page.get(region.page, []) if region.holds(w)]
+        if name == "supplier":
+            inside = _without_logo(inside)
         block = _block_json(name, lines_of(inside), region.confidence, "detector")
         if block:
             return block

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from invoice_core.normalise import clean
 
-IGNORE = "-"  # the field of a look-alike label
+IGNORE = "-"  # the field of a look-alike label: it claims its value
+TEXT = "~"  # words that read like a label but are a value themselves ("30 dagar netto"): claim nothing
 
 # "inkl. moms", "(excl. VAT)" after a sum's label: part of the label, and what tells a total from a subtotal
 _INCL = r"(?:[\s,]*\(?\s*(?:inkl|incl|including|inklusive)[\s.]*(?:moms|vat|tax|mva)\s*\)?)"
@@ -107,6 +108,10 @@ LABELS: tuple[Label, ...] = (
         "Faktureringsadress|Fakturamottagare|Fakturaadress|Kund|Köpare|Bill to|Billed to|Invoice to|"
         "Customer|Sold to",
     ),
+    # payment terms: "30 dagar netto", "Netto 30 dagar", "14 days net" ("netto" alone is a subtotal)
+    Label(
+        TEXT, re.compile(r"(?<!\w)(?:\d+\s*(?:dagar|days)(?:\s*(?:netto|net))?|netto\s*\d+\s*dagar)(?!\w)")
+    ),
     *_labels(
         IGNORE,
         # customer / order numbers
@@ -126,8 +131,9 @@ LABELS: tuple[Label, ...] = (
         "Er referens|Vår referens|Your reference|Our reference|Your ref.|Our ref.|Er ref.|Vår ref.|"
         "Kontaktperson|Handläggare|Attn.|Att:|Betalningsvillkor|Payment terms|Terms|Villkor|"
         "Dröjsmålsränta|Sort code|Clearingnr|Clearingnummer|Kontonr|Kontonummer|"
-        "Moms %|VAT %|Momssats|VAT rate|F-skatt|Godkänd för F-skatt",
+        "Moms %|VAT %|Momssats|VAT rate",
     ),
+    *_labels(TEXT, "F-skatt|Godkänd för F-skatt|Innehar F-skattsedel"),
 )
 
 

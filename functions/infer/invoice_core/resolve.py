@@ -35,9 +35,10 @@ from invoice_core.words import Box, Line, Region, Run, Word, lines_of
 
 BELOW_REACH = 2.5  # a value below its label starts within this many label heights of it
 
-# Scores: label strength + relation; the detector's agreement adds AGREE; a region alone scores REGION_ONLY.
+# Scores: label strength + relation (own run > next cell on the line > cell below); the detector's
+# agreement adds AGREE; a region alone scores REGION_ONLY.
 STRONG, WEAK = 2.0, 1.0
-INLINE, RIGHT, BELOW = 2.0, 2.0, 1.0
+INLINE, RIGHT, BELOW = 3.0, 2.0, 1.0
 AGREE = 3.0
 REGION_ONLY = 1.0
 
@@ -58,6 +59,7 @@ class Candidate:
     score: float
     relation: str  # inline | right | below | region
     label: str | None = None  # the label as printed
+    label_box: Box | None = None
     region: Region | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -136,8 +138,8 @@ def parser_for(name: str, label: str, day_first: bool) -> Callable[[str], Parsed
     table: dict[str, Callable[[str], Parsed | None]] = {
         "invoice_number": parse_identifier,
         "payment_reference": lambda text: _reference(text, label),
-        "bankgiro": lambda text: _giro(text, checks.show_bankgiro, 5, 10),
-        "plusgiro": lambda text: _giro(text, checks.show_plusgiro, 2, 10),
+        "bankgiro": lambda text: _giro(text, checks.show_bankgiro, 7, 8),
+        "plusgiro": lambda text: _giro(text, checks.show_plusgiro, 2, 8),
         "iban": _iban,
         "bic": _bic,
         "currency": _currency,
@@ -193,14 +195,17 @@ class Unreadable:
     text: str
 
 
-def _segments(page: PageText, line_no: int, run: Run, found: Found) -> list[tuple[str, Run, int, int]]:
-    """Where a label's value may be: (relation, run, start, end) in the order they are tried."""
+Segment = tuple[str, float, Run, int, int]  # relation, its score, run, start, end
+
+
+def _segments(page: PageText, line_no: int, run: Run, found: Found) -> list[Segment]:
+    """Where a label's value may be: (relation, closeness score, run, start, end)."""
     labels = page.runs_labels(run)
     after = [f for f in labels if f.start >= found.end]
     inline_end = after[0].start if after else len(run.text)
     out = []
     if run.text[found.end : inline_end].strip(" :;#.-–"):
-        out.append(("inline", run, found.end, inline_end))
+        out.append(("inline", INLINE, run, found.end, inline_end))
     line = page.lines[line_no]
     if not after:  # the last label of its run: the next run on the line may be its value
         index = line.runs.index(run)
@@ -209,19 +214,46 @@ def _segments(page: PageText, line_no: int, run: Run, found: Found) -> list[tupl
             first = page.runs_labels(nxt)
             end = first[0].start if first else len(nxt.text)
             if end > 0:
-                out.append(("right", nxt, 0, end))
+                out.append(("right", RIGHT, nxt, 0, end))
     if found.label.heads_column:
-        label_box = run.box_of(found.start, found.end)
-        for below in page.lines[line_no + 1 :]:
-            if below.box.y1 - label_box.y2 > BELOW_REACH * label_box.height:
-                break
-            cells = [r for r in below.runs if r.box.x_overlaps(label_box)]
-            if not cells:
+        out += _cells_below(page, line_no, run.box_of(found.start, found.end))
+    return out
+
+
+def _cells_below(page: PageText, line_no: int, label_box: Box) -> list[Segment]:
+    """Values under a header cell, nearest first: on each line below (within reach), the words that
+    start under the label, up to a word under another label of the header line (tight grids put two
+    cells' values within word spacing). Stops at a label under the label."""
+    others = [
+        r.box_of(f.start, f.end)
+        for r in page.lines[line_no].runs
+        for f in page.runs_labels(r)
+        if not r.box_of(f.start, f.end).x_overlaps(label_box)
+    ]
+    out: list[Segment] = []
+    for below in page.lines[line_no + 1 :]:
+        if below.box.y1 - label_box.y2 > BELOW_REACH * label_box.height:
+            break
+        for cell in below.runs:
+            under = [i for i, w in enumerate(cell.words) if w.box.x_overlaps(label_box)]
+            if not under:
                 continue
-            first = page.runs_labels(cells[0])
-            end = first[0].start if first else len(cells[0].text)
-            if end > 0:
-                out.append(("below", cells[0], 0, end))
+            first = under[0]
+            last = first
+            while last + 1 < len(cell.words) and not any(
+                cell.words[last + 1].box.x_overlaps(o) and not cell.words[last + 1].box.x_overlaps(label_box)
+                for o in others
+            ):
+                last += 1
+            start = cell.starts[first]
+            end = cell.starts[last] + len(cell.words[last].text)
+            labels = [f for f in page.runs_labels(cell) if f.end > start]
+            if labels and labels[0].start <= start:
+                return out  # a label under a label: the next row of labels
+            if labels:
+                end = min(end, labels[0].start)
+            if cell.text[start:end].strip():
+                out.append(("below", BELOW, cell, start, end))
             break
     return out
 
@@ -240,9 +272,12 @@ def label_candidates(page: PageText, *, day_first: bool) -> tuple[list[Candidate
                     continue
                 strength = STRONG if found.label.strong else WEAK
                 hint = None  # "Att betala SEK   212 880,00": the label's own run names the currency
-                for relation, target, start, end in _segments(page, line_no, run, found):
+                best_here: Candidate | None = None
+                for relation, closeness, target, start, end in _segments(page, line_no, run, found):
                     segment = target.text[start:end]
                     parsed = parse(segment)
+                    if parsed is not None and name in AMOUNT_FIELDS and parse_date(segment) is not None:
+                        parsed = None  # "11 maj 2022" is a date, not the amount 11
                     if parsed is None:
                         if relation == "inline":
                             hint = currency_code(segment.strip(" :()"))
@@ -252,21 +287,22 @@ def label_candidates(page: PageText, *, day_first: bool) -> tuple[list[Candidate
                     extra = dict(parsed.extra)
                     if name in AMOUNT_FIELDS and hint and "currency" not in extra:
                         extra["currency"] = hint
-                    score = strength + {"inline": INLINE, "right": RIGHT, "below": BELOW}[relation]
-                    out.append(
-                        Candidate(
-                            name,
-                            parsed,
-                            target,
-                            start + parsed.start,
-                            start + parsed.end,
-                            score,
-                            relation,
-                            label=label_text,
-                            extra=extra,
-                        )
+                    cand = Candidate(
+                        name,
+                        parsed,
+                        target,
+                        start + parsed.start,
+                        start + parsed.end,
+                        strength + closeness,
+                        relation,
+                        label=label_text,
+                        label_box=run.box_of(found.start, found.end),
+                        extra=extra,
                     )
-                    break
+                    if best_here is None or cand.score > best_here.score:
+                        best_here = cand
+                if best_here is not None:
+                    out.append(best_here)
     return out, unreadable
 
 
@@ -286,7 +322,7 @@ def apply_regions(
     candidates: list[Candidate], regions: Sequence[Region], words: Sequence[Word], *, day_first: bool
 ) -> list[Candidate]:
     """Regions support labelled values of their class, or propose their own words when none is labelled."""
-    out = list(candidates)
+    out = [c for c in candidates if not _across_blocks(c, regions)]
     for region in regions:
         if region.name in TEXT_FIELDS:
             continue
@@ -305,6 +341,19 @@ def apply_regions(
         if own is not None:
             out.append(own)
     return out
+
+
+def _across_blocks(cand: Candidate, regions: Sequence[Region]) -> bool:
+    """A value inside the supplier's or customer's address block, its label outside: a line of the
+    address that happens to sit beside (or under) a label of another column."""
+    if cand.label_box is None:
+        return False
+    return any(
+        region.name in ("supplier", "customer_address")
+        and all(region.holds(w) for w in cand.words)
+        and not (region.page == cand.run.page and region.box.contains_centre(cand.label_box))
+        for region in regions
+    )
 
 
 def _region_value(region: Region, inside: list[Word], *, day_first: bool) -> Candidate | None:

@@ -150,14 +150,20 @@ def lines_of(words: Sequence[Word]) -> list[Line]:
     """Group one page's words into lines (top to bottom) and runs (left to right)."""
     rows: list[list[Word]] = []
     for word in sorted((w for w in words if w.text.strip()), key=lambda w: (w.box.cy, w.box.x1)):
-        for row in reversed(rows[-3:]):  # a word joins one of the last few lines it overlaps
-            band = Box.union(w.box for w in row)
-            shared = min(band.y2, word.box.y2) - max(band.y1, word.box.y1)
-            if shared >= LINE_OVERLAP * min(band.height, word.box.height):
-                row.append(word)
-                break
-        else:
+        best, best_shared = None, 0.0
+        for row in rows[-6:]:  # a word joins one of the last few lines: the one it shares most height with
+            y1 = median(w.box.y1 for w in row)  # the line's typical band, so that one tall word
+            y2 = median(w.box.y2 for w in row)  # (a company name) does not merge two lines beside it
+            shared = min(y2, word.box.y2) - max(y1, word.box.y1)
+            if shared < LINE_OVERLAP * min(y2 - y1, word.box.height) or shared <= best_shared:
+                continue
+            if any(w.box.x_overlaps(word.box) for w in row):
+                continue  # two words at the same x are on two lines, however close
+            best, best_shared = row, shared
+        if best is None:
             rows.append([word])
+        else:
+            best.append(word)
     rows.sort(key=lambda row: min(w.box.y1 for w in row))
     out: list[Line] = []
     for index, row in enumerate(rows):
