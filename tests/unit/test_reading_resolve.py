@@ -189,9 +189,23 @@ def test_longest_label_wins() -> None:
 
 def test_total_heading_a_table_column_is_not_the_total() -> None:
     words = page(
-        [[(60, "Item"), (400, "Qty"), (600, "Total")], [(60, "Widgets"), (400, "2"), (600, "40.00")]]
+        [
+            [(60, "Item"), (400, "Qty"), (600, "Total")],
+            [(60, "Widgets"), (400, "2"), (600, "40.00")],
+            [(60, "Gadgets"), (400, "1"), (600, "15.00")],
+        ]
     )
     assert "total_amount" not in read_invoice(words)["fields"]
+
+
+def test_total_heading_one_cell_is_the_total() -> None:
+    words = page(
+        [
+            [(60, "Netto"), (300, "Moms"), (600, "Totalt")],
+            [(60, "800,00"), (300, "200,00"), (600, "1 000,00")],
+        ]
+    )
+    assert values(read_invoice(words))["total_amount"] == 1000.0
 
 
 ENGLISH = [

@@ -30,7 +30,7 @@ class Label:
     field: str
     pattern: re.Pattern[str]
     strong: bool = True
-    heads_column: bool = True  # False for words that also head line-item columns ("Total", "Summa")
+    heads_column: bool = True  # False: also heads line-item columns ("Total"): one cell below only
 
 
 def _rx(text: str) -> str:

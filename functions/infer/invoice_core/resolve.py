@@ -215,9 +215,21 @@ def _segments(page: PageText, line_no: int, run: Run, found: Found) -> list[Segm
             end = first[0].start if first else len(nxt.text)
             if end > 0:
                 out.append(("right", RIGHT, nxt, 0, end))
-    if found.label.heads_column:
-        out += _cells_below(page, line_no, run.box_of(found.start, found.end))
-    return out
+    label_box = run.box_of(found.start, found.end)
+    below = _cells_below(page, line_no, label_box)
+    if not found.label.heads_column:  # "Total" heads one cell, but also a line-item column: not that
+        below = [seg for seg in below if not _column_goes_on(page, seg[2], label_box)]
+    return out + below
+
+
+def _column_goes_on(page: PageText, cell: Run, label_box: Box) -> bool:
+    """Whether the line after `cell` has a cell under the label too: a table column, not one value."""
+    index = next(i for i, line in enumerate(page.lines) if cell in line.runs)
+    if index + 1 >= len(page.lines):
+        return False
+    nxt = page.lines[index + 1]
+    near = nxt.box.y1 - cell.box.y2 <= 2 * BELOW_REACH * label_box.height
+    return near and any(r.box.x_overlaps(label_box) for r in nxt.runs)
 
 
 def _cells_below(page: PageText, line_no: int, label_box: Box) -> list[Segment]:
