@@ -218,7 +218,7 @@ def _segments(page: PageText, line_no: int, run: Run, found: Found) -> list[Segm
     label_box = run.box_of(found.start, found.end)
     below = _cells_below(page, line_no, label_box)
     if not found.label.heads_column:  # "Total" heads one cell, but also a line-item column: not that
-        below = [seg for seg in below if not _column_goes_on(page, seg[2], label_box)]
+        below = below[:1] if below and not _column_goes_on(page, below[0][2], label_box) else []
     return out + below
 
 
