@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 from pydantic import ValidationError
@@ -11,7 +12,7 @@ from reading_layout import page
 from invoice_core.answer import Answer
 from invoice_core.fields import read_invoice, regions_from
 from invoice_core.items import read_items
-from invoice_core.words import Box, Region
+from invoice_core.words import Box, Region, Word
 
 FULL_SV = [
     [(60, "Nordic Supplies AB"), (600, "FAKTURA")],
@@ -130,3 +131,95 @@ def test_regions_from_detector_arrays() -> None:
     names = ("invoice_number", "invoice_date")
     regions = regions_from([[1, 2, 3, 4]], [0.5], [1], names, page=2)
     assert regions == [Region("invoice_date", Box(1.0, 2.0, 3.0, 4.0), 0.5, 2)]
+
+
+def test_random_pages_never_crash_and_always_fit_the_schema() -> None:
+    """Labels, look-alikes, values and junk thrown at random places: an answer, never an exception."""
+    vocab = [
+        "Fakturanr",
+        "Invoice No.",
+        "Förfallodatum",
+        "Due date",
+        "Att betala",
+        "Total",
+        "Moms 25%",
+        "VAT",
+        "Netto",
+        "OCR",
+        "Bankgiro",
+        "Plusgiro",
+        "IBAN",
+        "BIC",
+        "Kundnummer",
+        "Org.nr",
+        "Tel",
+        "Referens",
+        "Bill to",
+        "Kund",
+        "2026-04-22",
+        "31.02.2026",
+        "03/04/2026",
+        "212 880,00 kr",
+        "-1 234,50",
+        "€1,234.50",
+        "994702083936",
+        "5050-1055",
+        "SE45 5000 0000 0583 9825 7466",
+        "ESSESESS",
+        "25%",
+        "INV-1",
+        ":",
+        "#",
+        "",
+        " ",
+        "ÅÄÖ",
+        "1,2,3",
+        "(",
+        ")",
+        "RF18 5390 0754 7034",
+        "12 34 56-7",
+        "x" * 200,
+    ]
+    rng = random.Random(7)
+    for _ in range(200):
+        words = [
+            Word(
+                rng.choice(vocab) + rng.choice(["", " ", ": ", " " + rng.choice(vocab)]),
+                Box(
+                    x := rng.uniform(0, 1000),
+                    y := rng.uniform(0, 1400),
+                    x + rng.uniform(1, 300),
+                    y + rng.uniform(1, 40),
+                ),
+                rng.choice([1, 1, 2]),
+                rng.random(),
+                rng.choice(["ocr", "pdf_text"]),
+            )
+            for _ in range(rng.randrange(0, 40))
+        ]
+        regions = [
+            Region(
+                rng.choice(
+                    [
+                        "invoice_number",
+                        "due_date",
+                        "total_amount",
+                        "supplier",
+                        "customer_address",
+                        "line_items",
+                        "payment_reference",
+                        "vat",
+                    ]
+                ),
+                Box(
+                    x := rng.uniform(0, 900),
+                    y := rng.uniform(0, 1300),
+                    x + rng.uniform(1, 500),
+                    y + rng.uniform(1, 300),
+                ),
+                rng.random(),
+                rng.choice([1, 2]),
+            )
+            for _ in range(rng.randrange(0, 6))
+        ]
+        Answer.model_validate(read_invoice(words, regions))

@@ -132,7 +132,7 @@ class Run:
             a = (max(start, s) - s) / len(word.text)
             b = (min(end, e) - s) / len(word.text)
             boxes.append(Box(word.box.x1 + a * width, word.box.y1, word.box.x1 + b * width, word.box.y2))
-        return Box.union(boxes)
+        return Box.union(boxes) if boxes else self.box
 
 
 @dataclass
