@@ -425,3 +425,12 @@ def test_ocr_label_beats_a_plain_reference() -> None:
 
 def test_a_person_as_reference_is_not_a_payment_reference() -> None:
     assert read_invoice(page([[(60, "Referens"), (300, "Anna Berg")]]))["fields"] == {}
+
+
+def test_text_layer_forms_of_letters_and_spaces() -> None:
+    decomposed = "Fo\u0308rfallodatum"  # "Förfallodatum" as some PDFs store it
+    words = page(
+        [[(60, decomposed), (310, "2026-05-22")], [(60, "Att betala"), (310, "1\u2009234,50\u00a0kr")]]
+    )
+    answer = read_invoice(words)
+    assert values(answer) == {"due_date": "2026-05-22", "total_amount": 1234.5, "currency": "SEK"}

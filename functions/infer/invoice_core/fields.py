@@ -21,7 +21,9 @@ supplies `Word`s in page pixels; the detector's boxes become `Region`s in the sa
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from invoice_core import checks
@@ -82,6 +84,8 @@ def regions_from(
 
 def read_invoice(words: Sequence[Word], regions: Sequence[Region] = ()) -> dict[str, Any]:
     """The answer for one document's words (all pages) and detections."""
+    # NFKC: a text layer's ligatures ("ﬁ"), decomposed letters ("o" + U+0308) and odd spaces read as typed
+    words = [replace(w, text=unicodedata.normalize("NFKC", w.text)) for w in words]
     pages = sorted({w.page for w in words})
     by_page = {p: [w for w in words if w.page == p] for p in pages}
     texts = {p: PageText.of(_outside_items(by_page[p], regions)) for p in pages}

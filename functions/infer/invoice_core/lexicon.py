@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from invoice_core.normalise import clean
 
@@ -151,9 +152,15 @@ def fold(text: str) -> str:
     return "".join(c.lower() if len(c.lower()) == 1 else c for c in clean(text))
 
 
-def find_labels(text: str) -> list[Found]:
+_ANY = re.compile("|".join(f"(?:{label.pattern.pattern})" for label in LABELS))  # most text has no label
+
+
+@lru_cache(maxsize=8192)
+def find_labels(text: str) -> tuple[Found, ...]:
     """Non-overlapping labels in `text`, left to right; at an overlap the longest (then strongest) wins."""
     folded = fold(text)
+    if not _ANY.search(folded):
+        return ()
     hits = [Found(label, m.start(), m.end()) for label in LABELS for m in label.pattern.finditer(folded)]
     hits = [h for h in hits if h.end > h.start]
     hits.sort(key=lambda h: (-(h.end - h.start), not h.label.strong, h.start))
@@ -161,4 +168,4 @@ def find_labels(text: str) -> list[Found]:
     for hit in hits:
         if all(hit.end <= t.start or hit.start >= t.end for t in taken):
             taken.append(hit)
-    return sorted(taken, key=lambda h: h.start)
+    return tuple(sorted(taken, key=lambda h: h.start))

@@ -162,12 +162,12 @@ def is_heading(text: str) -> bool:
     )
 
 
-def run_labels(text: str) -> list[Found]:
+def run_labels(text: str) -> tuple[Found, ...]:
     """A run's labels; an address heading counts only alone ("Kund AB" is a name, "Kund" a heading)."""
     found = find_labels(text)
     if is_heading(text):
         return found
-    return [f for f in found if f.label.field != "customer_address"]
+    return tuple(f for f in found if f.label.field != "customer_address")
 
 
 @dataclass
@@ -175,7 +175,7 @@ class PageText:
     """One page's lines and the labels found in each run."""
 
     lines: list[Line]
-    labels: dict[int, list[Found]]  # id(run) -> labels
+    labels: dict[int, tuple[Found, ...]]  # id(run) -> labels
 
     @classmethod
     def of(cls, words: Sequence[Word]) -> PageText:
@@ -183,7 +183,7 @@ class PageText:
         labels = {id(run): run_labels(run.text) for line in lines for run in line.runs}
         return cls(lines, labels)
 
-    def runs_labels(self, run: Run) -> list[Found]:
+    def runs_labels(self, run: Run) -> tuple[Found, ...]:
         return self.labels[id(run)]
 
 
