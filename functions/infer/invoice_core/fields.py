@@ -9,8 +9,16 @@ supplies `Word`s in page pixels; the detector's boxes become `Region`s in the sa
      "needs_review": [field names]}
 
 - A field the page does not print is absent. `confidence`: the lowest recogniser confidence of the
-  value's words, times the region's score when only the detector (no label) vouches for it.
-- `evidence`: "label+detector", "label" or "detector".
+  value's words, times the region's score when only the detector (no label) vouches for it (and for
+  the text blocks read from a region: supplier, customer_address, line_items).
+- `evidence`: "label+detector", "label" or "detector" ("from total_amount" for a derived currency).
+- supplier: the first line of its region (a logo's initials dropped), `address` the rest; with no
+  region it is absent (no label names it). customer_address: its region's lines less the heading
+  and look-alike lines, or without a region the lines under a heading ("Faktureringsadress", "Bill
+  to"). line_items: rows of the line_items region(s); that region's words are left out of the label
+  search (its column headers "Total", "Moms" are not field labels) unless another region holds them.
+- currency: a "Valuta"/"Currency" label, else the total's (then subtotal's, VAT's) currency; amounts
+  printed without one inherit it. "kr" alone is SEK.
 - `valid` (references, giro numbers, IBAN, BIC): the check digit holds; null where the kind has no
   check (a free-text reference). A value that fails is kept with `valid: false`.
 - A check is null when a part of it is not printed: amounts_add_up needs subtotal, VAT and total;

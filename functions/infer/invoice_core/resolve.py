@@ -1,15 +1,19 @@
 """Which printed value is which field: the detector proposes, the label words decide.
 
-1. Label search over every line of the page: a label's value is read from, in this order, the rest of
-   its own run ("Invoice No. 12345"), the next run on its line (a column 200+ px away), or the first
-   run below that shares its x-range (bordered header cells). Look-alike labels claim their values too,
-   so a customer number next to the invoice number is never taken for it.
+1. Label search over every line of the page (so a field the detector missed is still found): a
+   label's value is read from the rest of its own run ("Invoice No. 12345"), the next run on its
+   line (a column 200+ px away), or a cell below (bordered header cells): on the next lines within
+   reach, the words that start under the label, cut where a word stands under a neighbouring header
+   label. A weak "Total" heads one cell, never a table column. Look-alike labels (customer number,
+   delivery date, Org.nr, ...) claim their values too, so nothing else takes them.
 2. Each candidate value is parsed by its field's parser; a value that does not parse is no value.
+   Per label, the best-scored of its parsed places wins (own run > beside > below).
 3. Competing claims on the same characters: the stronger label and the closer relation win.
 4. Detector regions: a labelled value inside a region of the same class gains the detector's
    support; inside a region of another class the label decides (a date under "Förfallodatum" in an
    `invoice_date` box is the due date) and the region adds nothing. A region with no labelled value
-   in it proposes its own words for its class (weaker than any labelled value).
+   in it proposes its own words for its class (weaker than any labelled value). A line of the
+   supplier's or customer's address block is never the value of a label outside that block.
 5. Per field the best-scored candidate; a field with no candidate is absent (never guessed).
 """
 
