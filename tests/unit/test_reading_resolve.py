@@ -434,3 +434,15 @@ def test_text_layer_forms_of_letters_and_spaces() -> None:
     )
     answer = read_invoice(words)
     assert values(answer) == {"due_date": "2026-05-22", "total_amount": 1234.5, "currency": "SEK"}
+
+
+def test_giro_numbers_as_printed() -> None:
+    words = page(["BG 5050-1055", "Plusgiro: 41 23 45 6-8", [(60, "Valuta"), (300, "EUR")]])
+    answer = read_invoice(words)
+    assert values(answer) == {"bankgiro": "5050-1055", "plusgiro": "4123456-8", "currency": "EUR"}
+    assert answer["fields"]["plusgiro"]["text"] == "41 23 45 6-8"
+    assert answer["fields"]["plusgiro"]["valid"] is True
+
+
+def test_a_giro_number_of_the_wrong_length_is_no_bankgiro() -> None:
+    assert read_invoice(page([[(60, "Bankgiro"), (300, "10115")]]))["fields"] == {}

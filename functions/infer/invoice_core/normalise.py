@@ -12,6 +12,12 @@ Date rules (the issue leaves them to us):
   day-first reading is not a real date and the month-first one is (`04/22/2026` -> 2026-04-22).
   The resolver switches a whole page to month-first when one of its dates can only be month-first.
 - A date that does not exist (`31.02.2026`) is not a value; years outside 1900-2199 are refused.
+
+Amount rules: thousands in groups of three with one kind of separator (space, no-break/thin space,
+dot, comma or apostrophe); a final `,` or `.` followed by one or two digits is the decimal mark, so
+`1,234` and `1.234` are 1234 while `12,5` is 12.5 (three-decimal prices such as `0,125` would read as
+thousands: invoices print money with two). Negative: leading minus (also U+2212), trailing minus
+or parentheses. Currency: ISO code or symbol before or after (`kr`/`:-` -> SEK, `€`, `$`, `£`).
 """
 
 from __future__ import annotations
