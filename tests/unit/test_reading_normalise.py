@@ -123,6 +123,9 @@ def test_compact_dates_can_be_switched_off() -> None:
         ("0,00 kr", 0.0, "SEK"),
         ("250:-", 250.0, "SEK"),
         (": 42 576,00", 42576.0, None),
+        ("212 880,00kr", 212880.0, "SEK"),
+        ("SEK212 880,00", 212880.0, "SEK"),
+        ("12,50€", 12.5, "EUR"),
     ],
 )
 def test_amounts(text: str, value: float, currency: str | None) -> None:
@@ -146,6 +149,8 @@ def test_amounts(text: str, value: float, currency: str | None) -> None:
         "",
         "abc",
         "1,2345",
+        "12,50x",
+        "100 st",
         "556677-8899",
     ],
 )

@@ -197,7 +197,7 @@ def parse_amount(text: str) -> Parsed | None:
     if (
         value is None
         or rest.lstrip().startswith("%")
-        or (rest[:1] and rest[0] not in " -)" and rest[:2] != ":-")
+        or (rest[:1] and rest[0] not in " -)" and not _CURRENCY.match(rest))  # "880,00kr" is fine
     ):
         return None
     if rest[:1] == " " and rest.lstrip()[:1].isdigit():
