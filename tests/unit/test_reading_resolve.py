@@ -446,3 +446,12 @@ def test_giro_numbers_as_printed() -> None:
 
 def test_a_giro_number_of_the_wrong_length_is_no_bankgiro() -> None:
     assert read_invoice(page([[(60, "Bankgiro"), (300, "10115")]]))["fields"] == {}
+
+
+def test_iban_followed_by_a_word() -> None:
+    iban = read_invoice(page(["IBAN SE45 5000 0000 0583 9825 7466 Bank"]))["fields"]["iban"]
+    assert (iban["value"], iban["valid"], iban["text"]) == (
+        "SE4550000000058398257466",
+        True,
+        "SE45 5000 0000 0583 9825 7466",
+    )

@@ -28,6 +28,7 @@ from invoice_core.lexicon import IGNORE, Found, find_labels, fold
 from invoice_core.normalise import (
     DATE_LIKE,
     Parsed,
+    clean,
     currency_code,
     parse_alnum,
     parse_amount,
@@ -106,8 +107,18 @@ def _giro(text: str, shown: Callable[[str], str], low: int, high: int) -> Parsed
 
 
 def _iban(text: str) -> Parsed | None:
-    found = parse_alnum(text, max_len=34)
-    return found if found and checks.looks_like_iban(found.value) else None
+    """An IBAN in groups; a trailing word that is not part of it ("... 7466 Bank") is dropped when
+    the shorter reading passes mod 97 and the longer does not."""
+    found = parse_alnum(text, max_len=40)
+    if not found or not checks.looks_like_iban(found.value):
+        return None
+    if not checks.iban_number(found.value):
+        groups = clean(text)[found.start : found.end].split(" ")
+        for k in range(len(groups) - 1, 1, -1):
+            compact = "".join(groups[:k]).upper()
+            if checks.iban_number(compact):
+                return Parsed(compact, found.start, found.start + len(" ".join(groups[:k])), {})
+    return found if len(found.value) <= 34 else None
 
 
 def _bic(text: str) -> Parsed | None:
