@@ -100,20 +100,44 @@ def test_line_items_that_do_not_add_up_go_to_review() -> None:
     assert answer["needs_review"] == ["subtotal", "line_items"]
 
 
-def test_rows_without_unit_price_or_quantity() -> None:
-    items = read_items(
-        page(
-            [
-                [(60, "Description"), (700, "Amount")],
-                [(60, "Freight"), (700, "450.00")],
-                [(60, "Hours"), (400, "7,5"), (520, "1 000,00"), (700, "7 500,00")],
-            ],
-            ocr=False,
-        )
-    )
+def test_rows_by_their_header_columns() -> None:
+    lines = [
+        [
+            (60, "Art.nr"),
+            (160, "Beskrivning"),
+            (500, "Antal"),
+            (620, "Enhet"),
+            (700, "À-pris"),
+            (860, "Belopp"),
+        ],
+        [(60, "1001"), (160, "Frakt"), (700, "450,00"), (860, "450,00")],
+        [
+            (60, "1002"),
+            (160, "Konsult, 2 dagar"),
+            (500, "7,5"),
+            (620, "h"),
+            (700, "1 000,00"),
+            (860, "7 500,00"),
+        ],
+        [(160, "Serienr 12345678")],
+    ]
+    items = read_items(page(lines, ocr=False))
+    assert [(i.description, i.quantity, i.unit_price, i.amount) for i in items] == [
+        ("Frakt", None, 450.0, 450.0),
+        ("Konsult, 2 dagar\nSerienr 12345678", 7.5, 1000.0, 7500.0),
+    ]
+
+
+def test_rows_without_a_header_read_right_to_left() -> None:
+    lines = [
+        [(60, "Freight"), (700, "450.00")],
+        [(60, "Hours"), (400, "7,5"), (520, "1 000,00"), (700, "7 500,00")],
+        [(60, "Order 12345")],
+    ]
+    items = read_items(page(lines, ocr=False))
     assert [(i.description, i.quantity, i.unit_price, i.amount) for i in items] == [
         ("Freight", None, None, 450.0),
-        ("Hours", 7.5, 1000.0, 7500.0),
+        ("Hours\nOrder 12345", 7.5, 1000.0, 7500.0),
     ]
 
 
