@@ -455,3 +455,15 @@ def test_iban_followed_by_a_word() -> None:
         True,
         "SE45 5000 0000 0583 9825 7466",
     )
+
+
+def test_ambiguous_dates_take_the_order_in_which_the_due_date_follows() -> None:
+    words = page([[(60, "Invoice date"), (310, "03/04/2026")], [(60, "Due date"), (310, "04/03/2026")]])
+    answer = read_invoice(words)
+    assert values(answer) == {"invoice_date": "2026-03-04", "due_date": "2026-04-03"}
+    assert answer["checks"]["due_after_issue"] is True and answer["needs_review"] == []
+
+
+def test_a_due_date_before_the_invoice_date_stays_when_no_reading_fixes_it() -> None:
+    words = page([[(60, "Fakturadatum"), (310, "2026-04-22")], [(60, "Förfallodatum"), (310, "2026-04-01")]])
+    assert read_invoice(words)["checks"]["due_after_issue"] is False

@@ -113,6 +113,11 @@ def read_invoice(words: Sequence[Word], regions: Sequence[Region] = ()) -> dict[
         # one of the document's dates can only be month-first (04/22/2026): read them all that way
         candidates, unreadable = collect(day_first=False)
     chosen = best(candidates)
+    if _dates_disagree(chosen) and all(chosen[name].extra.get("ambiguous") for name in DATE_FIELDS):
+        # both dates read either way and day-first puts the due date first: month-first, if that fits
+        other, other_unreadable = collect(day_first=False)
+        if not _dates_disagree(best(other)):
+            candidates, unreadable, chosen = other, other_unreadable, best(other)
 
     fields: dict[str, dict[str, Any]] = {name: _value_json(c) for name, c in chosen.items()}
     for name in ("supplier", "customer_address"):
@@ -144,6 +149,14 @@ def read_invoice(words: Sequence[Word], regions: Sequence[Region] = ()) -> dict[
         review |= {"line_items", "subtotal"}
     ordered = {name: fields[name] for name in ORDER if name in fields}
     return {"fields": ordered, "checks": result, "needs_review": [n for n in ORDER if n in review]}
+
+
+def _dates_disagree(chosen: dict[str, Candidate]) -> bool:
+    if not all(name in chosen for name in DATE_FIELDS):
+        return False
+    return (
+        checks.due_after_issue(chosen["invoice_date"].parsed.value, chosen["due_date"].parsed.value) is False
+    )
 
 
 # --- value fields -----------------------------------------------------------------------------------------

@@ -10,7 +10,9 @@ Date rules (the issue leaves them to us):
   `22 maj 2026`, `3 okt. 2026`).
 - Numeric day/month order is day-first (Swedish/European invoices) unless `day_first=False` or the
   day-first reading is not a real date and the month-first one is (`04/22/2026` -> 2026-04-22).
-  The resolver switches a whole page to month-first when one of its dates can only be month-first.
+  The reader switches a whole document to month-first when one of its dates can only be month-first,
+  or when both its dates read either way and only month-first puts the due date on or after the
+  invoice date. Otherwise an ambiguous date stays day-first and says `ambiguous: true`.
 - A date that does not exist (`31.02.2026`) is not a value; years outside 1900-2199 are refused.
 
 Amount rules: thousands in groups of three with one kind of separator (space, no-break/thin space,
