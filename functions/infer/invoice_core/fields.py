@@ -1,0 +1,331 @@
+"""Words + the detector's regions -> checked field values: the JSON-ready answer of POST /infer.
+
+`read_invoice(words, regions)` is the one entry point. The text step (OCR or a PDF's text layer)
+supplies `Word`s in page pixels; the detector's boxes become `Region`s in the same pixels (see
+`regions_from`). The answer:
+
+    {"fields": {name: {"value", "text", "confidence", "page", "box", "source", "evidence", ...}},
+     "checks": {"amounts_add_up", "due_after_issue", "line_items_add_up"},
+     "needs_review": [field names]}
+
+- A field the page does not print is absent. `confidence`: the lowest recogniser confidence of the
+  value's words, times the region's score when only the detector (no label) vouches for it (and for
+  the text blocks read from a region: supplier, customer_address, line_items).
+- `evidence`: "label+detector", "label" or "detector" ("from total_amount" for a derived currency).
+- supplier: the first line of its region (a logo's initials dropped), `address` the rest; with no
+  region it is absent (no label names it). customer_address: its region's lines less the heading
+  and look-alike lines, or without a region the lines under a heading ("Faktureringsadress", "Bill
+  to"). line_items: rows of the line_items region(s); that region's words are left out of the label
+  search (its column headers "Total", "Moms" are not field labels) unless another region holds them.
+- currency: a "Valuta"/"Currency" label, else the total's (then subtotal's, VAT's) currency; amounts
+  printed without one inherit it. "kr" alone is SEK.
+- `valid` (references, giro numbers, IBAN, BIC): the check digit holds; null where the kind has no
+  check (a free-text reference). A value that fails is kept with `valid: false`.
+- A check is null when a part of it is not printed: amounts_add_up needs subtotal, VAT and total;
+  due_after_issue both dates; line_items_add_up rows and a subtotal.
+- needs_review: fields that fail their own check, the fields of a failed cross-check, and date fields
+  whose label is printed with a date that does not exist (the field itself is then absent).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from invoice_core import checks
+from invoice_core.items import read_items
+from invoice_core.lexicon import IGNORE, find_labels, fold
+from invoice_core.resolve import (
+    AMOUNT_FIELDS,
+    DATE_FIELDS,
+    Candidate,
+    PageText,
+    Unreadable,
+    apply_regions,
+    best,
+    deconflict,
+    is_heading,
+    label_candidates,
+    run_labels,
+)
+from invoice_core.words import Box, Line, Region, Word, lines_of
+
+TITLES = frozenset({"faktura", "invoice", "tax invoice", "kreditfaktura", "credit note", "kvitto", "receipt"})
+MAX_ADDRESS_LINES = 6
+
+# Field order of the answer: the detector's classes first, then what only labels name.
+ORDER = (
+    "invoice_number",
+    "invoice_date",
+    "due_date",
+    "supplier",
+    "customer_address",
+    "subtotal",
+    "vat",
+    "total_amount",
+    "currency",
+    "payment_reference",
+    "bankgiro",
+    "plusgiro",
+    "iban",
+    "bic",
+    "line_items",
+)
+
+
+def regions_from(
+    boxes: Iterable[Sequence[float]],
+    scores: Iterable[float],
+    class_ids: Iterable[int],
+    names: Sequence[str],
+    *,
+    page: int = 1,
+) -> list[Region]:
+    """The detector's output for one page (boxes xyxy in the same pixels as the words) as regions."""
+    return [
+        Region(names[int(c)], Box(*(float(v) for v in box)), float(s), page)
+        for box, s, c in zip(boxes, scores, class_ids, strict=True)
+    ]
+
+
+def read_invoice(words: Sequence[Word], regions: Sequence[Region] = ()) -> dict[str, Any]:
+    """The answer for one document's words (all pages) and detections."""
+    # NFKC: a text layer's ligatures ("ﬁ"), decomposed letters ("o" + U+0308) and odd spaces read as typed
+    words = [replace(w, text=unicodedata.normalize("NFKC", w.text)) for w in words]
+    pages = sorted({w.page for w in words})
+    by_page = {p: [w for w in words if w.page == p] for p in pages}
+    texts = {p: PageText.of(_outside_items(by_page[p], regions)) for p in pages}
+
+    def collect(day_first: bool) -> tuple[list[Candidate], list[Unreadable]]:
+        found: list[Candidate] = []
+        lost: list[Unreadable] = []
+        for p in pages:
+            cands, unreadable = label_candidates(texts[p], day_first=day_first)
+            page_regions = [r for r in regions if r.page == p]
+            found += apply_regions(deconflict(cands), page_regions, by_page[p], day_first=day_first)
+            lost += unreadable
+        return found, lost
+
+    candidates, unreadable = collect(day_first=True)
+    if any(c.field in DATE_FIELDS and c.extra.get("order") == "mdy" for c in candidates):
+        # one of the document's dates can only be month-first (04/22/2026): read them all that way
+        candidates, unreadable = collect(day_first=False)
+    chosen = best(candidates)
+    if _dates_disagree(chosen) and all(chosen[name].extra.get("ambiguous") for name in DATE_FIELDS):
+        # both dates read either way and day-first puts the due date first: month-first, if that fits
+        other, other_unreadable = collect(day_first=False)
+        if not _dates_disagree(best(other)):
+            candidates, unreadable, chosen = other, other_unreadable, best(other)
+
+    fields: dict[str, dict[str, Any]] = {name: _value_json(c) for name, c in chosen.items()}
+    for name in ("supplier", "customer_address"):
+        block = _text_block(name, regions, by_page, texts)
+        if block:
+            fields[name] = block
+    items = _line_items(regions, by_page)
+    if items:
+        fields["line_items"] = items
+    _currency(fields)
+
+    review: set[str] = {name for name, f in fields.items() if f.get("valid") is False}
+    review |= {u.field for u in unreadable if u.field not in fields}
+    value = {name: f["value"] for name, f in fields.items() if name != "line_items"}
+    result = {
+        "amounts_add_up": checks.amounts_add_up(
+            value.get("subtotal"), value.get("vat"), value.get("total_amount")
+        ),
+        "due_after_issue": checks.due_after_issue(value.get("invoice_date"), value.get("due_date")),
+        "line_items_add_up": checks.items_add_up(
+            [row["amount"] for row in fields["line_items"]["value"]] if items else [], value.get("subtotal")
+        ),
+    }
+    if result["amounts_add_up"] is False:
+        review |= set(AMOUNT_FIELDS)
+    if result["due_after_issue"] is False:
+        review |= set(DATE_FIELDS)
+    if result["line_items_add_up"] is False:
+        review |= {"line_items", "subtotal"}
+    ordered = {name: fields[name] for name in ORDER if name in fields}
+    return {"fields": ordered, "checks": result, "needs_review": [n for n in ORDER if n in review]}
+
+
+def _dates_disagree(chosen: dict[str, Candidate]) -> bool:
+    if not all(name in chosen for name in DATE_FIELDS):
+        return False
+    return (
+        checks.due_after_issue(chosen["invoice_date"].parsed.value, chosen["due_date"].parsed.value) is False
+    )
+
+
+# --- value fields -----------------------------------------------------------------------------------------
+
+
+def _evidence(words: Sequence[Word], box: Box, page: int, text: str, confidence: float) -> dict[str, Any]:
+    return {
+        "text": text,
+        "confidence": round(confidence, 4),
+        "page": page,
+        "box": box.as_dict(),
+        "source": "ocr" if any(w.source == "ocr" for w in words) else "pdf_text",
+    }
+
+
+def _value_json(cand: Candidate) -> dict[str, Any]:
+    words = cand.words
+    confidence = min(w.confidence for w in words)
+    if cand.relation == "region" and cand.region is not None:
+        confidence *= cand.region.confidence
+    out: dict[str, Any] = {"value": cand.parsed.value}
+    out |= _evidence(words, cand.box, cand.run.page, cand.text, confidence)
+    out["evidence"] = (
+        "detector" if cand.label is None else "label+detector" if cand.region is not None else "label"
+    )
+    if cand.label is not None:
+        out["label"] = cand.label
+    if cand.field in AMOUNT_FIELDS and "currency" in cand.extra:
+        out["currency"] = cand.extra["currency"]
+    if cand.field in DATE_FIELDS and cand.extra.get("ambiguous"):
+        out["ambiguous"] = True  # day and month both <= 12: read by the page's day/month rule
+    if cand.field == "payment_reference":
+        kind = cand.extra.get("kind", "reference")
+        out["kind"] = kind
+        out["valid"] = checks.CHECKS[kind](cand.parsed.value) if kind in checks.CHECKS else None
+    elif cand.field in ("bankgiro", "plusgiro"):
+        out["valid"] = checks.CHECKS[cand.field](cand.extra["digits"])
+    elif cand.field in ("iban", "bic"):
+        out["valid"] = checks.CHECKS[cand.field](cand.parsed.value)
+    return out
+
+
+def _currency(fields: dict[str, dict[str, Any]]) -> None:
+    """The document's currency: a Valuta/Currency label, else the total's (then subtotal's, VAT's);
+    amounts printed without one inherit it."""
+    if "currency" not in fields:
+        for name in ("total_amount", "subtotal", "vat"):
+            if "currency" in fields.get(name, {}):
+                source = fields[name]
+                fields["currency"] = {
+                    "value": source["currency"],
+                    **{k: source[k] for k in ("text", "confidence", "page", "box", "source")},
+                    "evidence": f"from {name}",
+                }
+                break
+    if "currency" in fields:
+        for name in AMOUNT_FIELDS:
+            if name in fields:
+                fields[name].setdefault("currency", fields["currency"]["value"])
+
+
+# --- text blocks: supplier, customer address --------------------------------------------------------------
+
+
+def _outside_items(words: list[Word], regions: Sequence[Region]) -> list[Word]:
+    """A page's words less the line-item table's (its column headers are not field labels)."""
+    tables = [r for r in regions if r.name == "line_items"]
+    others = [r for r in regions if r.name != "line_items"]
+    return [w for w in words if not any(t.holds(w) for t in tables) or any(o.holds(w) for o in others)]
+
+
+def _keep_line(name: str, text: str) -> bool:
+    if is_heading(text) or fold(text).strip(" :") in TITLES:
+        return False
+    return not any(f.label.field == IGNORE for f in find_labels(text))  # "Org.nr ...", "Tel ..."
+
+
+def _block_json(name: str, lines: list[Line], base_confidence: float, evidence: str) -> dict[str, Any] | None:
+    texts = [" ".join(r.text for r in line.runs) for line in lines]
+    kept = [(line, text) for line, text in zip(lines, texts, strict=True) if _keep_line(name, text)]
+    if not kept:
+        return None
+    words = [w for line, _ in kept for run in line.runs for w in run.words]
+    confidence = min(w.confidence for w in words) * base_confidence
+    text = "\n".join(t for _, t in kept)
+    out: dict[str, Any] = {"value": text if name == "customer_address" else kept[0][1]}
+    out |= _evidence(words, Box.union(w.box for w in words), words[0].page, text, confidence)
+    if name == "supplier" and len(kept) > 1:
+        out["address"] = "\n".join(t for _, t in kept[1:])
+    out["evidence"] = evidence
+    return out
+
+
+def _without_logo(words: list[Word]) -> list[Word]:
+    """A logo's initials are text too ("NS" before or above "Nordic Supplies AB"), but not the name."""
+    out: list[Word] = []
+    for line in lines_of(words):
+        row = [w for run in line.runs for w in run.words]
+        first = row[0].text.strip()
+        rest = " ".join(w.text for w in row[1:]).split()
+        initials = "".join(t[0] for t in rest).upper()
+        if (
+            len(first) <= 3
+            and first.isalpha()
+            and first.isupper()
+            and (not rest or initials.startswith(first))
+        ):
+            row = row[1:]
+        out += row
+    return out
+
+
+def _text_block(
+    name: str, regions: Sequence[Region], by_page: dict[int, list[Word]], texts: dict[int, PageText]
+) -> dict[str, Any] | None:
+    """The best region's lines; for the customer address without a region, the lines under its heading."""
+    for region in sorted((r for r in regions if r.name == name), key=lambda r: -r.confidence):
+        inside = [w for w in by_page.get(region.page, []) if region.holds(w)]
+        if name == "supplier":
+            inside = _without_logo(inside)
+        block = _block_json(name, lines_of(inside), region.confidence, "detector")
+        if block:
+            return block
+    if name != "customer_address":
+        return None  # a supplier has no label: without the detector's region it is not guessed
+    for page_text in texts.values():
+        for index, line in enumerate(page_text.lines):
+            for run in line.runs:
+                if is_heading(run.text):
+                    block = _below_heading(page_text.lines, index, run.box)
+                    if block:
+                        return _block_json(name, block, 1.0, "label")
+    return None
+
+
+def _below_heading(lines: list[Line], index: int, heading: Box) -> list[Line]:
+    """Consecutive lines under a heading, each reduced to the run in the heading's column."""
+    out: list[Line] = []
+    bottom = heading.y2
+    for line in lines[index + 1 : index + 1 + MAX_ADDRESS_LINES]:
+        cells = [
+            r for r in line.runs if r.box.x_overlaps(heading) or abs(r.box.x1 - heading.x1) < heading.height
+        ]
+        if not cells or cells[0].box.y1 - bottom > 1.5 * heading.height or run_labels(cells[0].text):
+            break
+        out.append(Line([cells[0]]))
+        bottom = cells[0].box.y2
+    return out
+
+
+# --- line items ---------------------------------------------------------------------------------------------
+
+
+def _line_items(regions: Sequence[Region], by_page: dict[int, list[Word]]) -> dict[str, Any] | None:
+    tables = sorted((r for r in regions if r.name == "line_items"), key=lambda r: (r.page, r.box.y1))
+    rows: list[dict[str, Any]] = []
+    words: list[Word] = []
+    for table in tables:
+        inside = [w for w in by_page.get(table.page, []) if table.holds(w)]
+        for item in read_items(inside):
+            rows.append(item.as_dict() | {"page": table.page})
+            words += item.words
+    if not rows:
+        return None
+    confidence = min(w.confidence for w in words) * max(t.confidence for t in tables)
+    text = "\n".join(r["description"] for r in rows)
+    out: dict[str, Any] = {"value": rows}
+    out |= _evidence(
+        words, Box.union(w.box for w in words if w.page == words[0].page), words[0].page, text, confidence
+    )
+    out["evidence"] = "detector"
+    return out

@@ -1,0 +1,171 @@
+"""The label words that say which field a printed value is, in Swedish and English.
+
+Look-alikes (customer number, order number, delivery date, organisation number, phone, VAT
+registration number, our/your reference, ...) are labels too, of no field (`IGNORE`): they claim their
+values so that nothing else takes them. Where labels overlap the longest wins ("Summa att betala"
+over "Att betala", "Att betala senast" over "Att betala", "Momsreg.nr" over "Moms", "Kundnummer" over
+"Kund"), so one lexicon serves both languages.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from invoice_core.normalise import clean
+
+IGNORE = "-"  # the field of a look-alike label: it claims its value
+TEXT = "~"  # words that read like a label but are a value themselves ("30 dagar netto"): claim nothing
+
+# "inkl. moms", "(excl. VAT)" after a sum's label: part of the label, and what tells a total from a subtotal
+_INCL = r"(?:[\s,]*\(?\s*(?:inkl|incl|including|inklusive)[\s.]*(?:moms|vat|tax|mva)\s*\)?)"
+_EXCL = r"(?:[\s,]*\(?\s*(?:exkl|excl|excluding|exklusive|ex)[\s.]*(?:moms|vat|tax|mva)\s*\)?)"
+_RATE = r"(?:\s*\(?\s*\d{1,2}(?:[.,]\d{1,2})?\s*%\s*\)?)?"  # "Moms 25%", "VAT (20 %)": the rate is label
+
+
+@dataclass(frozen=True)
+class Label:
+    """One label: the field it names, its pattern, how specific it is, whether it heads a cell below."""
+
+    field: str
+    pattern: re.Pattern[str]
+    strong: bool = True
+    heads_column: bool = True  # False: also heads line-item columns ("Total"): one cell below only
+
+
+def _rx(text: str) -> str:
+    """'Invoice No.' -> a pattern: any case, flexible spaces, optional dots and hyphens."""
+    out = []
+    for ch in text:
+        if ch == " ":
+            out.append(r"[\s\-]*")
+        elif ch == ".":
+            out.append(r"[\s.]*")
+        elif ch == "-":
+            out.append(r"[\s\-]*")
+        else:
+            out.append(re.escape(ch.lower()))
+    return "".join(out)
+
+
+def _labels(
+    field: str, phrases: str, *, strong: bool = True, heads_column: bool = True, suffix: str = ""
+) -> list[Label]:
+    return [
+        Label(field, re.compile(rf"(?<![\w]){_rx(p.strip())}{suffix}(?![^\W\d_])"), strong, heads_column)
+        for p in phrases.split("|")
+    ]
+
+
+LABELS: tuple[Label, ...] = (
+    *_labels(
+        "invoice_number",
+        "Fakturanr|Fakturanummer|Faktura nr|Faktura-nr|Fakturanr.|Invoice No.|Invoice number|Invoice #|"
+        "Invoice nr|Invoice ID|Inv. no.|Inv #|Inv. #|Invoice ref.",
+    ),
+    *_labels("invoice_date", "Fakturadatum|Invoice date|Date of issue|Issue date|Date issued|Utskriftsdatum"),
+    *_labels("invoice_date", "Datum|Date", strong=False),
+    *_labels(
+        "due_date",
+        "Förfallodatum|Förfallodag|Förfaller|Att betala senast|Betala senast|Betalas senast|"
+        "Sista betalningsdag|Due date|Payment due|Date due|Pay by|Due by|Payable by",
+    ),
+    *_labels(
+        "subtotal",
+        "Netto|Nettobelopp|Nettosumma|Delsumma|Subtotal|Sub-total|Sub total|Net amount|Net total|Total net|"
+        "Exkl. moms|Excl. VAT|Exklusive moms",
+        suffix=_EXCL + "?",
+    ),
+    *_labels("subtotal", "Summa|Belopp|Totalt|Total|Amount|Totalbelopp", suffix=_EXCL),
+    *_labels(
+        "vat",
+        "Moms|Momsbelopp|Summa moms|Varav moms|Mervärdesskatt|VAT|VAT amount|Total VAT|Sales tax",
+        suffix=_RATE,
+    ),
+    *_labels("vat", "Tax", strong=False, suffix=_RATE),
+    *_labels(
+        "total_amount",
+        "Att betala|Summa att betala|Belopp att betala|Totalbelopp|Totalt att betala|Att betala totalt|"
+        "Total due|Amount due|Balance due|Amount payable|Total amount|Grand total|Total to pay|"
+        "Inkl. moms|Incl. VAT",
+        suffix=_INCL + "?",
+    ),
+    *_labels("total_amount", "Summa|Belopp|Totalt|Total|Amount", suffix=_INCL),
+    *_labels("total_amount", "Total|Totalt|Summa", strong=False, heads_column=False),
+    *_labels(
+        "payment_reference",
+        "OCR|OCR-nummer|OCR-nr|OCR nr|OCR-referens|OCR/Referens|OCR/Ref.|Betalningsreferens|"
+        "Payment reference",
+    ),
+    *_labels("payment_reference", "Referens|Referensnummer|Reference|Reference number|Ref.", strong=False),
+    *_labels("bankgiro", "Bankgiro|Bankgironr|Bankgironummer|Bg|Bg-nr|BG nr"),
+    *_labels("plusgiro", "Plusgiro|Plusgironr|Postgiro|Pg|PG nr"),
+    *_labels("iban", "IBAN|IBAN-nummer"),
+    *_labels("bic", "BIC|SWIFT|BIC/SWIFT|SWIFT/BIC|SWIFT code|BIC code|Swift-adress"),
+    *_labels("currency", "Valuta|Currency"),
+    *_labels(
+        "customer_address",
+        "Faktureringsadress|Fakturamottagare|Fakturaadress|Kund|Köpare|Bill to|Billed to|Invoice to|"
+        "Customer|Sold to",
+    ),
+    # payment terms: "30 dagar netto", "Netto 30 dagar", "14 days net" ("netto" alone is a subtotal)
+    Label(
+        TEXT, re.compile(r"(?<!\w)(?:\d+\s*(?:dagar|days)(?:\s*(?:netto|net))?|netto\s*\d+\s*dagar)(?!\w)")
+    ),
+    *_labels(
+        IGNORE,
+        # customer / order numbers
+        "Kundnummer|Kundnr|Kund-ID|Kund nr|Customer no.|Customer number|Customer ID|Account no.|"
+        "Account number|Ordernummer|Ordernr|Order no.|Order number|Beställningsnr|Beställningsnummer|"
+        "PO number|PO no.|"
+        "Purchase order|Er ordernr|Ert ordernr|Projektnr|Avtalsnr|"
+        # dates that are not the invoice's
+        "Leveransdatum|Leveransvecka|Orderdatum|Beställningsdatum|Delivery date|Ship date|Order date|"
+        "Service period|Period|"
+        # organisation, VAT registration, contact numbers
+        "Org.nr|Org. nr|Org nr|Organisationsnummer|Org.no.|Organisation number|Company no.|Company reg. no.|"
+        "Reg. no.|Registration no.|Momsreg.nr|Momsreg. nr|Momsregistreringsnummer|Moms reg nr|Momsnr|"
+        "VAT reg. no.|VAT registration number|VAT registration no.|VAT no.|VAT number|VAT ID|VAT reg.|"
+        "Tel|Tel.|Telefon|Telefax|Tfn|Phone|Mobil|Mobile|Fax|E-post|Email|E-mail|Webb|Web|Hemsida|"
+        # references that are people, terms and bank details that are not a payment target
+        "Er referens|Vår referens|Your reference|Our reference|Your ref.|Our ref.|Er ref.|Vår ref.|"
+        "Kontaktperson|Handläggare|Attn.|Att:|Betalningsvillkor|Payment terms|Terms|Villkor|"
+        "Dröjsmålsränta|Sort code|Clearingnr|Clearingnummer|Kontonr|Kontonummer|"
+        "Moms %|VAT %|Momssats|VAT rate",
+    ),
+    *_labels(TEXT, "F-skatt|Godkänd för F-skatt|Innehar F-skattsedel"),
+)
+
+
+@dataclass(frozen=True)
+class Found:
+    """A label at [start, end) of some text."""
+
+    label: Label
+    start: int
+    end: int
+
+
+def fold(text: str) -> str:
+    """Lower case of the same length (spans found in it index the original text)."""
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in clean(text))
+
+
+_ANY = re.compile("|".join(f"(?:{label.pattern.pattern})" for label in LABELS))  # most text has no label
+
+
+@lru_cache(maxsize=8192)
+def find_labels(text: str) -> tuple[Found, ...]:
+    """Non-overlapping labels in `text`, left to right; at an overlap the longest (then strongest) wins."""
+    folded = fold(text)
+    if not _ANY.search(folded):
+        return ()
+    hits = [Found(label, m.start(), m.end()) for label in LABELS for m in label.pattern.finditer(folded)]
+    hits = [h for h in hits if h.end > h.start]
+    hits.sort(key=lambda h: (-(h.end - h.start), not h.label.strong, h.start))
+    taken: list[Found] = []
+    for hit in hits:
+        if all(hit.end <= t.start or hit.start >= t.end for t in taken):
+            taken.append(hit)
+    return tuple(sorted(taken, key=lambda h: h.start))

@@ -1,0 +1,469 @@
+"""The resolver: labels decide which printed value is which field; look-alikes are never taken."""
+
+from __future__ import annotations
+
+import pytest
+from reading_layout import page, region_around
+
+from invoice_core.fields import read_invoice
+from invoice_core.words import Box, Region
+
+# A Swedish invoice header with every look-alike next to the real fields, values 250 px right of labels.
+LOOKALIKES_SV = [
+    [(600, "Kundnummer"), (850, "55012")],
+    [(600, "Fakturanr"), (850, "INV-2026-0412")],
+    [(600, "Ordernummer"), (850, "778899")],
+    [(600, "Leveransdatum"), (850, "2026-04-18")],
+    [(600, "Fakturadatum"), (850, "22 april 2026")],
+    [(600, "Förfallodatum"), (850, "22 maj 2026")],
+    [(600, "Org.nr"), (850, "556677-8899")],
+    [(600, "Tel"), (850, "08-123 45 67")],
+    [(600, "Momsreg.nr"), (850, "SE556677889901")],
+    [(600, "Er referens"), (850, "Anna Berg")],
+]
+
+
+def values(answer: dict) -> dict:
+    return {name: f["value"] for name, f in answer["fields"].items()}
+
+
+@pytest.mark.parametrize("ocr", [True, False], ids=["ocr-lines", "pdf-words"])
+def test_lookalikes_next_to_the_real_fields_give_the_real_ones(ocr: bool) -> None:
+    answer = read_invoice(page(LOOKALIKES_SV, ocr=ocr))
+    assert values(answer) == {
+        "invoice_number": "INV-2026-0412",
+        "invoice_date": "2026-04-22",
+        "due_date": "2026-05-22",
+    }
+    assert answer["fields"]["invoice_date"]["text"] == "22 april 2026"
+    assert answer["fields"]["invoice_number"]["box"]["x1"] == 850.0  # the value, 250 px from its label
+    assert answer["fields"]["invoice_number"]["source"] == ("ocr" if ocr else "pdf_text")
+    assert answer["checks"]["due_after_issue"] is True
+
+
+def test_lookalikes_alone_give_no_fields() -> None:
+    answer = read_invoice(
+        page(
+            [row for row in LOOKALIKES_SV if row[0][1] not in ("Fakturanr", "Fakturadatum", "Förfallodatum")]
+        )
+    )
+    assert answer["fields"] == {}
+    assert answer["needs_review"] == []
+
+
+def test_a_detector_region_on_a_lookalike_value_is_not_taken() -> None:
+    words = page([[(60, "Kundnummer"), (310, "55012")], [(60, "Leveransdatum"), (310, "2026-04-18")]])
+    regions = [
+        region_around(words, "55012", "invoice_number"),
+        region_around(words, "2026-04-18", "due_date"),
+    ]
+    assert read_invoice(words, regions)["fields"] == {}
+
+
+def test_the_label_decides_when_the_detector_disagrees() -> None:
+    words = page([[(60, "Förfallodatum"), (310, "2026-05-22")]])
+    answer = read_invoice(words, [region_around(words, "2026-05-22", "invoice_date", confidence=0.8)])
+    assert values(answer) == {"due_date": "2026-05-22"}
+    assert answer["fields"]["due_date"]["evidence"] == "label"
+
+
+def test_detector_and_label_agreeing_is_recorded() -> None:
+    words = page([[(60, "Fakturadatum"), (310, "2026-04-22")]])
+    answer = read_invoice(words, [region_around(words, "2026-04-22", "invoice_date")])
+    assert answer["fields"]["invoice_date"]["evidence"] == "label+detector"
+
+
+def test_a_region_without_a_label_proposes_its_own_words() -> None:
+    words = page([[(600, "212 880,00 kr")]], confidence=0.9)
+    answer = read_invoice(words, [region_around(words, "212 880", "total_amount", confidence=0.5)])
+    total = answer["fields"]["total_amount"]
+    assert total["value"] == 212880.0 and total["currency"] == "SEK"
+    assert total["evidence"] == "detector"
+    assert total["confidence"] == pytest.approx(0.45)  # word confidence x region score
+
+
+def test_a_labelled_value_beats_a_detector_only_one() -> None:
+    words = page([[(60, "Att betala"), (310, "1 250,00")], None, [(60, "999,00")]])
+    answer = read_invoice(words, [region_around(words, "999,00", "total_amount")])
+    assert answer["fields"]["total_amount"]["value"] == 1250.0
+
+
+def test_no_region_falls_back_to_the_page_words() -> None:
+    words = page([[(60, "Invoice number"), (320, "12345")], [(60, "Total due"), (320, "$1,234.50")]])
+    regions = [Region("supplier", Box(0, 0, 10, 10), 0.9)]  # some other field's region only
+    assert values(read_invoice(words, regions)) == {
+        "invoice_number": "12345",
+        "total_amount": 1234.5,
+        "currency": "USD",
+    }
+
+
+def test_label_above_value_in_header_cells() -> None:
+    words = page(
+        [
+            [(60, "Fakturanr"), (260, "Fakturadatum"), (460, "Förfallodatum"), (660, "Kundnr")],
+            [(60, "10442"), (260, "2026-04-22"), (460, "2026-05-22"), (660, "3001")],
+        ],
+        ocr=False,
+    )
+    assert values(read_invoice(words)) == {
+        "invoice_number": "10442",
+        "invoice_date": "2026-04-22",
+        "due_date": "2026-05-22",
+    }
+
+
+def test_label_above_value_with_labels_close_together_in_one_run() -> None:
+    # header words only word-spacing apart: one run holding three labels; each value sits below its label
+    header = "Netto      Moms       Att betala"
+    cells = [(60 + 9 * header.index(t), t) for t in ("Netto", "Moms", "Att betala")]
+    words = page(
+        [
+            cells,
+            [
+                (60, "800,00"),
+                (60 + 9 * header.index("Moms"), "200,00"),
+                (60 + 9 * header.index("Att betala"), "1 000,00 kr"),
+            ],
+        ],
+        ocr=False,
+    )
+    answer = read_invoice(words)
+    assert values(answer) == {"subtotal": 800.0, "vat": 200.0, "total_amount": 1000.0, "currency": "SEK"}
+    assert answer["checks"]["amounts_add_up"] is True
+
+
+def test_inline_label_and_value_in_one_ocr_word() -> None:
+    words = page(["Invoice No. 12345", "Invoice date: April 22, 2026", "Due date: May 22, 2026"])
+    answer = read_invoice(words)
+    assert values(answer) == {
+        "invoice_number": "12345",
+        "invoice_date": "2026-04-22",
+        "due_date": "2026-05-22",
+    }
+    number = answer["fields"]["invoice_number"]
+    assert number["text"] == "12345"
+    assert number["box"]["x1"] > 60.0  # the value's part of the word, not the label's
+
+
+def test_two_labelled_values_on_one_run() -> None:
+    words = page(["Fakturadatum 2026-04-22 Förfallodatum 2026-05-22"])
+    assert values(read_invoice(words)) == {"invoice_date": "2026-04-22", "due_date": "2026-05-22"}
+
+
+def test_a_field_not_printed_is_absent() -> None:
+    answer = read_invoice(
+        page([[(60, "Fakturanr"), (310, "4711")], [(60, "Fakturadatum"), (310, "2026-04-22")]])
+    )
+    assert "due_date" not in answer["fields"] and "total_amount" not in answer["fields"]
+    assert answer["checks"] == {"amounts_add_up": None, "due_after_issue": None, "line_items_add_up": None}
+
+
+def test_a_label_with_no_value_takes_nothing_from_the_next_label() -> None:
+    words = page(
+        [[(60, "Fakturanr")], [(60, "Kundnummer"), (310, "555")], [(60, "Förfallodatum"), (310, "Se avtal")]]
+    )
+    assert read_invoice(words)["fields"] == {}
+
+
+def test_longest_label_wins() -> None:
+    words = page(
+        [
+            [(60, "Att betala senast"), (310, "2026-05-22")],
+            [(60, "Summa exkl. moms"), (310, "1 000,00")],
+            [(60, "Moms 25%"), (310, "250,00")],
+            [(60, "Summa att betala"), (310, "1 250,00 SEK")],
+        ]
+    )
+    answer = read_invoice(words)
+    assert values(answer) == {
+        "due_date": "2026-05-22",
+        "subtotal": 1000.0,
+        "vat": 250.0,
+        "total_amount": 1250.0,
+        "currency": "SEK",
+    }
+    assert answer["fields"]["vat"]["label"] == "Moms 25%"  # the rate is part of the label, not the value
+    assert answer["fields"]["subtotal"]["currency"] == "SEK"  # inherited from the total
+
+
+def test_total_heading_a_table_column_is_not_the_total() -> None:
+    words = page(
+        [
+            [(60, "Item"), (400, "Qty"), (600, "Total")],
+            [(60, "Widgets"), (400, "2"), (600, "40.00")],
+            [(60, "Gadgets"), (400, "1"), (600, "15.00")],
+        ]
+    )
+    assert "total_amount" not in read_invoice(words)["fields"]
+
+
+def test_total_heading_one_cell_is_the_total() -> None:
+    words = page(
+        [
+            [(60, "Netto"), (300, "Moms"), (600, "Totalt")],
+            [(60, "800,00"), (300, "200,00"), (600, "1 000,00")],
+        ]
+    )
+    assert values(read_invoice(words))["total_amount"] == 1000.0
+
+
+ENGLISH = [
+    [(60, "Northwind Trading Ltd"), (600, "INVOICE")],
+    [(600, "Invoice number:"), (800, "INV-2026-0412")],
+    [(600, "Customer no."), (800, "C-2211")],
+    [(600, "Order no."), (800, "PO-7781")],
+    [(600, "Invoice date:"), (800, "22 Apr 2026")],
+    [(600, "Delivery date:"), (800, "20 Apr 2026")],
+    [(600, "Due date:"), (800, "22 May 2026")],
+    [(60, "Bill to"), (600, "Phone"), (800, "+44 20 7946 0958")],
+    [(60, "Kestrel Design Ltd"), (600, "VAT no."), (800, "GB 123 4567 89")],
+    [(60, "12 Market Street")],
+    [(60, "Leeds"), (600, "Our reference"), (800, "Tom Evans")],
+    None,
+    [(600, "Subtotal"), (800, "£1,000.00")],
+    [(600, "VAT (20%)"), (800, "£200.00")],
+    [(600, "Total due"), (800, "£1,200.00")],
+    None,
+    [(60, "IBAN GB33 BUKB 2020 1555 5555 55"), (600, "BIC"), (800, "NWBKGB2L")],
+    [(60, "Reference"), (300, "RF18 5390 0754 7034")],
+]
+
+
+def test_english_page() -> None:
+    answer = read_invoice(page(ENGLISH))
+    assert values(answer) == {
+        "invoice_number": "INV-2026-0412",
+        "invoice_date": "2026-04-22",
+        "due_date": "2026-05-22",
+        "customer_address": "Kestrel Design Ltd\n12 Market Street\nLeeds",
+        "subtotal": 1000.0,
+        "vat": 200.0,
+        "total_amount": 1200.0,
+        "currency": "GBP",
+        "payment_reference": "RF18539007547034",
+        "iban": "GB33BUKB20201555555555",
+        "bic": "NWBKGB2L",
+    }
+    fields = answer["fields"]
+    assert fields["payment_reference"]["kind"] == "rf" and fields["payment_reference"]["valid"] is True
+    assert fields["iban"]["valid"] is True and fields["bic"]["valid"] is True
+    assert answer["checks"]["amounts_add_up"] is True and answer["needs_review"] == []
+
+
+def test_swedish_payment_block_under_one_detector_region() -> None:
+    words = page(
+        [
+            [(60, "Betalningsinformation")],
+            [(60, "Bankgiro"), (260, "5050-1055")],
+            [(60, "Plusgiro"), (260, "4123456-8")],
+            [(60, "OCR-nummer"), (260, "9947 0208 3936")],
+        ]
+    )
+    region = Region("payment_reference", Box(50, 70, 500, 200), 0.9)
+    answer = read_invoice(words, [region])
+    assert values(answer) == {
+        "payment_reference": "994702083936",
+        "bankgiro": "5050-1055",
+        "plusgiro": "4123456-8",
+    }
+    reference = answer["fields"]["payment_reference"]
+    assert reference == reference | {
+        "kind": "ocr",
+        "valid": True,
+        "evidence": "label+detector",
+        "text": "9947 0208 3936",
+    }
+    assert answer["fields"]["bankgiro"]["valid"] and answer["fields"]["plusgiro"]["valid"]
+
+
+def test_wrong_check_digits_are_kept_and_flagged() -> None:
+    words = page(
+        [
+            [(60, "OCR"), (260, "994702083930")],
+            [(60, "Bankgiro"), (260, "116-5206")],
+            [(60, "IBAN"), (260, "SE45 5000 0000 0583 9825 7467")],
+        ]
+    )
+    answer = read_invoice(words)
+    fields = answer["fields"]
+    assert (
+        fields["payment_reference"]["value"] == "994702083930"
+        and fields["payment_reference"]["valid"] is False
+    )
+    assert fields["bankgiro"]["value"] == "116-5206" and fields["bankgiro"]["valid"] is False
+    assert fields["iban"]["valid"] is False
+    assert answer["needs_review"] == ["payment_reference", "bankgiro", "iban"]
+
+
+def test_a_free_text_reference_has_no_check() -> None:
+    answer = read_invoice(page([[(60, "Reference"), (260, "INV-2026-0412")]]))
+    reference = answer["fields"]["payment_reference"]
+    assert (reference["value"], reference["kind"], reference["valid"]) == ("INV-2026-0412", "reference", None)
+    assert answer["needs_review"] == []
+
+
+def test_a_date_that_does_not_exist_is_no_value_but_needs_review() -> None:
+    answer = read_invoice(
+        page([[(60, "Fakturadatum"), (310, "2026-02-01")], [(60, "Förfallodatum"), (310, "31.02.2026")]])
+    )
+    assert "due_date" not in answer["fields"]
+    assert answer["needs_review"] == ["due_date"]
+
+
+def test_a_page_with_a_month_first_date_reads_all_its_dates_month_first() -> None:
+    words = page([[(60, "Invoice date"), (310, "04/03/2026")], [(60, "Due date"), (310, "04/22/2026")]])
+    answer = read_invoice(words)
+    assert values(answer) == {"invoice_date": "2026-04-03", "due_date": "2026-04-22"}
+    assert answer["fields"]["invoice_date"]["ambiguous"] is True
+
+
+def test_ambiguous_dates_alone_are_day_first() -> None:
+    answer = read_invoice(page([[(60, "Fakturadatum"), (310, "03/04/2026")]]))
+    assert answer["fields"]["invoice_date"]["value"] == "2026-04-03"
+
+
+def test_cross_check_failures_go_to_review() -> None:
+    words = page(
+        [
+            [(60, "Invoice date"), (310, "2026-04-22")],
+            [(60, "Due date"), (310, "2026-04-01")],
+            [(60, "Subtotal"), (310, "1,000.00")],
+            [(60, "VAT"), (310, "250.00")],
+            [(60, "Total"), (310, "1,300.00 EUR")],
+        ]
+    )
+    answer = read_invoice(words)
+    assert answer["checks"]["amounts_add_up"] is False and answer["checks"]["due_after_issue"] is False
+    assert answer["needs_review"] == ["invoice_date", "due_date", "subtotal", "vat", "total_amount"]
+    assert answer["fields"]["total_amount"]["value"] == 1300.0  # kept as printed
+
+
+def test_credit_note_amounts_are_negative_and_add_up() -> None:
+    words = page(
+        [
+            [(60, "Netto"), (310, "-1 000,00")],
+            [(60, "Moms"), (310, "-250,00")],
+            [(60, "Att betala"), (310, "-1 250,00 kr")],
+        ]
+    )
+    answer = read_invoice(words)
+    assert answer["fields"]["total_amount"]["value"] == -1250.0
+    assert answer["checks"]["amounts_add_up"] is True
+
+
+def test_fields_on_a_later_page_carry_its_number() -> None:
+    words = page([[(60, "Fakturanr"), (310, "4711")]]) + page(
+        [[(60, "Att betala"), (310, "99,00 kr")]], page_no=2
+    )
+    answer = read_invoice(words)
+    assert answer["fields"]["invoice_number"]["page"] == 1
+    assert answer["fields"]["total_amount"]["page"] == 2
+
+
+def test_customer_address_from_its_region_drops_heading_and_lookalikes() -> None:
+    words = page(["Faktureringsadress", "Kund AB", "Box 269", "647 65 Göteborg", "Kundnr 3001"])
+    region = Region("customer_address", Box(50, 70, 400, 80 + 5 * 32), 0.95)
+    answer = read_invoice(words, [region])
+    assert answer["fields"]["customer_address"]["value"] == "Kund AB\nBox 269\n647 65 Göteborg"
+    assert answer["fields"]["customer_address"]["evidence"] == "detector"
+
+
+def test_supplier_needs_its_region() -> None:
+    words = page(["Nordic Supplies AB", "Storgatan 12", "114 35 Stockholm", "Org.nr 556677-8899"])
+    assert "supplier" not in read_invoice(words)["fields"]
+    region = Region("supplier", Box(50, 70, 400, 80 + 4 * 32), 0.9)
+    supplier = read_invoice(words, [region])["fields"]["supplier"]
+    assert supplier["value"] == "Nordic Supplies AB"
+    assert supplier["address"] == "Storgatan 12\n114 35 Stockholm"
+
+
+def test_no_words_no_fields() -> None:
+    assert read_invoice([], []) == {
+        "fields": {},
+        "checks": {"amounts_add_up": None, "due_after_issue": None, "line_items_add_up": None},
+        "needs_review": [],
+    }
+
+
+def test_incl_and_excl_qualifiers_tell_total_from_subtotal() -> None:
+    words = page(
+        [
+            [(60, "Summa exkl. moms"), (400, "800,00")],
+            [(60, "Moms 25 %"), (400, "200,00")],
+            [(60, "Att betala inkl. moms"), (400, "1 000,00")],
+            [(60, "Total (excl. VAT)"), (700, "800.00")],
+        ]
+    )
+    answer = read_invoice(words)
+    assert values(answer) == {"subtotal": 800.0, "vat": 200.0, "total_amount": 1000.0}
+    assert answer["fields"]["total_amount"]["label"] == "Att betala inkl. moms"
+
+
+def test_currency_printed_with_the_label_applies_to_the_value() -> None:
+    words = page([[(60, "Att betala SEK"), (400, "1 000,00")]])
+    answer = read_invoice(words)
+    assert answer["fields"]["total_amount"]["currency"] == "SEK"
+    assert answer["fields"]["currency"]["value"] == "SEK"
+
+
+def test_label_glued_to_its_value_by_ocr() -> None:
+    answer = read_invoice(page(["Fakturanr12345", "Förfallodatum:2026-05-22"]))
+    assert values(answer) == {"invoice_number": "12345", "due_date": "2026-05-22"}
+
+
+def test_the_last_of_equal_total_labels_is_the_total() -> None:
+    words = page([[(60, "Total"), (600, "800,00")], None, [(60, "Total"), (600, "1 000,00")]])
+    assert read_invoice(words)["fields"]["total_amount"]["value"] == 1000.0
+
+
+def test_ocr_label_beats_a_plain_reference() -> None:
+    words = page([[(60, "Referens"), (300, "4711")], [(60, "OCR"), (300, "994702083936")]])
+    reference = read_invoice(words)["fields"]["payment_reference"]
+    assert (reference["value"], reference["kind"]) == ("994702083936", "ocr")
+
+
+def test_a_person_as_reference_is_not_a_payment_reference() -> None:
+    assert read_invoice(page([[(60, "Referens"), (300, "Anna Berg")]]))["fields"] == {}
+
+
+def test_text_layer_forms_of_letters_and_spaces() -> None:
+    decomposed = "Fo\u0308rfallodatum"  # "Förfallodatum" as some PDFs store it
+    words = page(
+        [[(60, decomposed), (310, "2026-05-22")], [(60, "Att betala"), (310, "1\u2009234,50\u00a0kr")]]
+    )
+    answer = read_invoice(words)
+    assert values(answer) == {"due_date": "2026-05-22", "total_amount": 1234.5, "currency": "SEK"}
+
+
+def test_giro_numbers_as_printed() -> None:
+    words = page(["BG 5050-1055", "Plusgiro: 41 23 45 6-8", [(60, "Valuta"), (300, "EUR")]])
+    answer = read_invoice(words)
+    assert values(answer) == {"bankgiro": "5050-1055", "plusgiro": "4123456-8", "currency": "EUR"}
+    assert answer["fields"]["plusgiro"]["text"] == "41 23 45 6-8"
+    assert answer["fields"]["plusgiro"]["valid"] is True
+
+
+def test_a_giro_number_of_the_wrong_length_is_no_bankgiro() -> None:
+    assert read_invoice(page([[(60, "Bankgiro"), (300, "10115")]]))["fields"] == {}
+
+
+def test_iban_followed_by_a_word() -> None:
+    iban = read_invoice(page(["IBAN SE45 5000 0000 0583 9825 7466 Bank"]))["fields"]["iban"]
+    assert (iban["value"], iban["valid"], iban["text"]) == (
+        "SE4550000000058398257466",
+        True,
+        "SE45 5000 0000 0583 9825 7466",
+    )
+
+
+def test_ambiguous_dates_take_the_order_in_which_the_due_date_follows() -> None:
+    words = page([[(60, "Invoice date"), (310, "03/04/2026")], [(60, "Due date"), (310, "04/03/2026")]])
+    answer = read_invoice(words)
+    assert values(answer) == {"invoice_date": "2026-03-04", "due_date": "2026-04-03"}
+    assert answer["checks"]["due_after_issue"] is True and answer["needs_review"] == []
+
+
+def test_a_due_date_before_the_invoice_date_stays_when_no_reading_fixes_it() -> None:
+    words = page([[(60, "Fakturadatum"), (310, "2026-04-22")], [(60, "Förfallodatum"), (310, "2026-04-01")]])
+    assert read_invoice(words)["checks"]["due_after_issue"] is False
