@@ -288,4 +288,4 @@ def _display_affine(page: pdfium.PdfPage, width: int, height: int) -> _Affine:
     span_x, span_y = (right - left) or 1.0, (top - bottom) or 1.0
     u = ((ax - ox) / span_x, (ay - oy) / span_x)
     v = ((bx - ox) / span_y, (by - oy) / span_y)
-    return _Affine((ox, oy), (left, bottom), u, v)
+    return _Affine((ox, oy), left, bottom, u, v)
