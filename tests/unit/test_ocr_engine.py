@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import socket
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -252,3 +254,36 @@ def test_engine_is_built_once_across_threads(monkeypatch: pytest.MonkeyPatch) ->
         t.join()
     assert len(built) == 1 and all(g is built[0] for g in got)
     assert ocr.warm_up() == 0.25  # the cost of the one build, not a second one
+
+
+FORBID_TORCH = r"""
+import importlib.abc, sys
+
+class Forbid(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {"torch", "torchvision", "ultralytics", "paddle", "openvino"}:
+            raise ImportError(f"{name} must not be imported by OCR")
+        return None
+
+sys.meta_path.insert(0, Forbid())
+import numpy as np
+from invoice_core import ocr
+print(len(ocr.get_engine().lines(np.full((60, 200, 3), 255, np.uint8))))
+"""
+
+
+def test_ocr_runs_without_torch_or_other_engines() -> None:
+    """The dev venv has torch; the serving image has not: rapidocr must never reach for it."""
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["PYTHONPATH"] = os.pathsep.join(str(root / "functions" / d) for d in ("infer", "common"))
+    done = subprocess.run(
+        [sys.executable, "-c", FORBID_TORCH],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "0"
