@@ -153,7 +153,7 @@ PROBES = (
     ),
     Probe("pdf /Count 5, 1 page", "page tree", count_lie, "application/pdf"),
     Probe("pdf fill bomb 1.3 KB", "render CPU time", lambda: operator_bomb(20_000), "application/pdf"),
-    Probe("pdf fill bomb 175 KB", "render CPU time", lambda: operator_bomb(4_200_000), "application/pdf"),
+    Probe("pdf fill bomb 175 KB", "render memory", lambda: operator_bomb(4_200_000), "application/pdf"),
     Probe(
         "pdf fill bomb 1.3 KB, 3 s wall",
         "render wall clock",
@@ -223,6 +223,22 @@ def _peak_rss_mb() -> int:
     return round(int(line.split()[1]) / 1024)
 
 
+def _render_cost(path: Path, rounds: int = 15) -> dict[str, Any]:
+    """Median time to render a normal PDF in-process and in the limited child (what isolation costs)."""
+    import statistics  # noqa: PLC0415
+
+    from invoice_core.pdf import RenderBudget, render_pdf  # noqa: PLC0415
+
+    data = path.read_bytes()
+    times: dict[str, list[float]] = {"in_process_ms": [], "child_ms": []}
+    for _ in range(rounds):
+        for key, budget in (("in_process_ms", None), ("child_ms", RenderBudget())):
+            started = time.perf_counter()
+            render_pdf(data, dpi=150, max_pages=10, max_pixels=50_000_000, max_side=1280, budget=budget)
+            times[key].append((time.perf_counter() - started) * 1000.0)
+    return {key: round(statistics.median(values[1:]), 1) for key, values in times.items()}
+
+
 def _environment(extra: dict[str, str]) -> dict[str, str]:
     env = dict(os.environ)
     paths = [ROOT, ROOT / "functions" / "common", ROOT / "functions" / "infer"]
@@ -275,7 +291,18 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             }
             rows.append(row)
             print(json.dumps(row), file=sys.stderr, flush=True)
+        path = Path(tmp) / "normal.pdf"
+        path.write_bytes(_two_page_pdf())
+        argv = [sys.executable, "-m", "bench.guards", "--render-cost", str(path)]
+        done = subprocess.run(
+            argv, capture_output=True, text=True, check=True, cwd=ROOT, env=_environment({})
+        )
+        cost = json.loads(done.stdout.strip().splitlines()[-1])
     print(table(rows))
+    print(
+        f"\nA normal 2-page A4 PDF (150 DPI scan, rendered at 1280 px long side), median of 14: "
+        f"{cost['in_process_ms']} ms in-process, {cost['child_ms']} ms in the limited child."
+    )
     return rows
 
 
@@ -303,7 +330,11 @@ def main() -> None:
     parser.add_argument(
         "--probe", nargs=3, metavar=("FILE", "CONTENT_TYPE", "ACCEPT"), help=argparse.SUPPRESS
     )
+    parser.add_argument("--render-cost", metavar="PDF", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.render_cost:
+        print(json.dumps(_render_cost(Path(args.render_cost))))
+        return
     if args.probe:
         print(json.dumps(_probe(Path(args.probe[0]), args.probe[1], args.probe[2])))
         return

@@ -66,7 +66,7 @@ def handler(serving_model: Path) -> Iterator[ModuleType]:
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         # Small render limits keep the PDF-bomb probes quick; every legitimate test PDF is far below.
-        "PDF_RENDER_CPU_S": "1",
+        "PDF_RENDER_CPU_S": "2",
         "PDF_RENDER_TIMEOUT_S": "30",
     }
     with pytest.MonkeyPatch.context() as patch:
@@ -436,7 +436,7 @@ def test_a_pdf_whose_page_count_lies_is_422(call, api_event):
 
 
 def test_a_pdf_operator_bomb_is_422_render_limit_exceeded(call, api_event):
-    bomb = guards.operator_bomb(20_000)  # 1.3 KB; ~20 s to draw at 150 DPI, 1 s of CPU allowed here
+    bomb = guards.operator_bomb(20_000)  # 1.3 KB; ~20 s to draw at 150 DPI, 2 s of CPU allowed here
     body = _refused(call(_binary(api_event, bomb, "application/pdf")), 422, "render_limit_exceeded")
     assert "CPU" in body["message"]
     assert call(api_event("infer_pdf")).status == 200  # and the container goes on serving

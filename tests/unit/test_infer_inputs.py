@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from botocore.exceptions import EndpointConnectionError
 from moto import mock_aws
 
-from apiedge.errors import UpstreamUnavailable
+from apiedge.errors import Conflict, UpstreamUnavailable
 from bench import samples
 from bench.guards import count_lie, huge_pages, operator_bomb
 from devkit.local_api import build_event
@@ -415,3 +415,16 @@ def test_pdf_rendering_is_safe_from_threads():
     for thread in threads:
         thread.join()
     assert not errors and len(results) == 12 and len(set(results)) == 1
+
+
+def test_an_upload_replaced_between_head_and_get_is_409(bucket, monkeypatch):
+    bucket.put_object(Bucket="uploads", Key=KEY, Body=b"x", Metadata={TOKEN_META: TOKEN})
+    real_get = bucket.get_object
+
+    def replaced_meanwhile(**kwargs):
+        bucket.put_object(Bucket="uploads", Key=KEY, Body=b"other", Metadata={TOKEN_META: TOKEN})
+        return real_get(**kwargs)
+
+    monkeypatch.setattr(bucket, "get_object", replaced_meanwhile)
+    with pytest.raises(Conflict, match="changed while"):
+        _fetch(bucket, f"s3://uploads/{KEY}")

@@ -24,7 +24,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from apiedge.aws import aws_call
-from apiedge.errors import ApiError
+from apiedge.errors import ApiError, Conflict
 from invoice_core.errors import ModelUnavailable
 from serving.errors import (
     BadRequest,
@@ -94,6 +94,8 @@ def fetch_upload(client: Any, uri: str, *, bucket: str | None, prefix: str, max_
             )
         if code in {"403", "AccessDenied"}:
             return ForbiddenSource(f"access denied to {uri}")
+        if code in {"412", "PreconditionFailed"}:  # IfMatch: replaced between HEAD and GET
+            return Conflict(f"{uri} changed while it was being read; send the request again")
         return None
 
     with aws_call("reading the upload", refusal):
