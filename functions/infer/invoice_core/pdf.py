@@ -81,7 +81,7 @@ def render_pdf(
     with _PDFIUM_LOCK:
         if budget is None:
             return list(work())
-        return _in_child(work, budget)
+        return _in_child(work, budget, max_pixels)
 
 
 # ---------------------------------------------------------------------------------------- rendering
@@ -169,17 +169,24 @@ def _render_page(
 # ---------------------------------------------------------------------------------------- the child
 
 
-def _in_child(work: Callable[[], Iterator[DecodedImage]], budget: RenderBudget) -> list[DecodedImage]:
+def _in_child(
+    work: Callable[[], Iterator[DecodedImage]], budget: RenderBudget, max_pixels: int
+) -> list[DecodedImage]:
     """Run `work` in a forked child under `budget`; its pages (or its refusal) come back by pipe."""
     read_fd, write_fd = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:  # no process to spare (EAGAIN, ENOMEM): a server fault, not the document's
+        os.close(read_fd)
+        os.close(write_fd)
+        raise
     if pid == 0:  # the child: never returns
         os.close(read_fd)
         _child(work, budget, write_fd)
     os.close(write_fd)
     deadline = time.monotonic() + budget.wall_s
     try:
-        return _receive(read_fd, deadline)
+        return _receive(read_fd, deadline, max_pixels)
     except _ChildLost:
         pass  # how it ended says why, below
     finally:
@@ -203,7 +210,7 @@ def _child(work: Callable[[], Iterator[DecodedImage]], budget: RenderBudget, fd:
                 _send(out, {"refusal": type(exc).__name__, "message": exc.message})
             except MemoryError:
                 _send(out, {"refusal": "RenderLimitExceeded", "message": _memory_message(budget)})
-    except BaseException:
+    except BaseException:  # whatever happened, the child must never run on as a copy of the parent
         status = _CHILD_FAILED
     finally:
         os._exit(status)
@@ -233,8 +240,9 @@ class _ChildLost(Exception):
     """The pipe ended (or the deadline passed) before the child said it was done."""
 
 
-def _receive(fd: int, deadline: float) -> list[DecodedImage]:
+def _receive(fd: int, deadline: float, max_pixels: int) -> list[DecodedImage]:
     pages: list[DecodedImage] = []
+    received = 0
     while True:
         (size,) = _FRAME.unpack(_read(fd, bytearray(_FRAME.size), deadline))
         if size > _MAX_HEADER:
@@ -244,7 +252,11 @@ def _receive(fd: int, deadline: float) -> list[DecodedImage]:
             return pages
         if "refusal" in header:
             raise _REFUSALS.get(header["refusal"], UndecodableInput)(str(header["message"]))
-        pixels = np.empty(tuple(header["shape"]), dtype=np.uint8)
+        height, width, channels = (int(n) for n in header["shape"])
+        received += height * width
+        if channels != 3 or received > max_pixels:  # the child checked; a broken one is not trusted
+            raise _ChildLost
+        pixels = np.empty((height, width, 3), dtype=np.uint8)
         _read(fd, memoryview(pixels).cast("B"), deadline)
         pages.append(DecodedImage(bgr=pixels, width=header["width"], height=header["height"], format="pdf"))
 
