@@ -46,9 +46,7 @@ class Limits:
     # needs no more; a 150-DPI A4 page is 2.7x a 640 input). 0: at pdf_dpi, for a reader (OCR)
     # that needs every pixel.
     pdf_render_multiple: float = 2.0
-    pdf_render: RenderBudget = field(
-        default_factory=RenderBudget
-    )  # CPU, wall clock and memory of the render child
+    pdf_render: RenderBudget = field(default_factory=RenderBudget)  # CPU, wall clock, memory of a render
     default_conf: float = 0.25
     nms_iou: float = 0.7
     reduced_decode: bool = False
