@@ -88,7 +88,9 @@ def scenarios() -> dict[str, dict[str, Any]]:
         "infer_s3_reference": {
             **post,
             "headers": _headers(json_type),
-            "body": json.dumps({"s3_uri": f"s3://{UPLOAD_BUCKET}/uploads/sample/invoice.jpg"}).encode(),
+            "body": json.dumps(
+                {"s3_uri": f"s3://{UPLOAD_BUCKET}/uploads/0123456789abcdef0123456789abcdef/invoice.jpg"}
+            ).encode(),
         },
         "infer_pdf": {**post, "headers": _headers("application/pdf"), "body": pdf},
         "infer_annotated_jpeg": {

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import io
+import tracemalloc
 
 import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from bench import samples
+from bench import guards, samples
+from invoice_core import decode
 from invoice_core.decode import decode_image, read_header
 from invoice_core.errors import EmptyInput, TooManyPixels, UndecodableInput, UnsupportedInput
 
@@ -205,3 +207,56 @@ def test_png_exif_orientation_before_the_pixels_is_honoured(asymmetric):
     Image.fromarray(cv2.cvtColor(stored, cv2.COLOR_BGR2RGB)).save(buffer, format="PNG", exif=exif.tobytes())
     decoded = decode_image(buffer.getvalue(), max_pixels=LIMIT)
     assert np.array_equal(decoded.bgr, asymmetric)
+
+
+# --- alpha and 16-bit without float copies (issue 9: a 7000x7000 RGBA WebP took 2.2-2.6 GB)
+
+
+def _float_reference(pixels: np.ndarray) -> np.ndarray:
+    """What the conversion computed before, in float: colour * a + white * (1 - a), rounded."""
+    if pixels.dtype == np.uint16:
+        pixels = (pixels >> 8).astype(np.uint8)
+    alpha = pixels[:, :, -1:].astype(np.float64) / 255.0
+    blended = np.clip(pixels[:, :, :-1] * alpha + 255.0 * (1.0 - alpha) + 0.5, 0, 255).astype(np.uint8)
+    return cv2.cvtColor(blended[:, :, 0], cv2.COLOR_GRAY2BGR) if pixels.shape[2] == 2 else blended
+
+
+@pytest.mark.parametrize(
+    ("channels", "dtype"), [(4, np.uint8), (2, np.uint8), (4, np.uint16), (2, np.uint16)]
+)
+def test_alpha_is_composited_in_integers_within_one_grey_level(monkeypatch, channels, dtype):
+    monkeypatch.setattr(decode, "_STRIPE_PIXELS", 1000)  # many stripes, and a short last one
+    rng = np.random.default_rng(5)
+    pixels = rng.integers(0, np.iinfo(dtype).max + 1, (123, 77, channels), dtype=dtype)
+    pixels[0, :3, -1] = (0, np.iinfo(dtype).max, np.iinfo(dtype).max // 2)  # transparent, opaque, half
+    out = decode.to_bgr8(pixels.copy())
+    assert out.dtype == np.uint8 and out.shape == (123, 77, 3)
+    assert np.abs(out.astype(int) - _float_reference(pixels).astype(int)).max() <= 1
+    assert (out[0, 0] == 255).all()  # fully transparent is paper
+
+
+def test_every_colour_and_alpha_pair_matches_the_float_blend():
+    colour, alpha = np.meshgrid(np.arange(256), np.arange(256))
+    pixels = np.dstack([colour, colour, colour, alpha]).astype(np.uint8)
+    out = decode.to_bgr8(pixels.copy())
+    assert np.abs(out.astype(int) - _float_reference(pixels).astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_alpha_conversion_allocates_no_full_size_temporaries(dtype):
+    """Python-side allocations while converting a 4 Mpx BGRA image: the 12 MB BGR result and
+    stripe temporaries; one float32 copy of the image alone would be 64 MB."""
+    pixels = np.full((2000, 2000, 4), np.iinfo(dtype).max // 2, dtype=dtype)
+    tracemalloc.start()
+    try:
+        out = decode.to_bgr8(pixels)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    result = out.nbytes + (pixels.size if dtype == np.uint16 else 0)  # + the 8-bit copy of 16-bit
+    assert out.nbytes <= peak < result + 16 * 1024 * 1024  # (the lower bound: numpy is traced)
+
+
+def test_transparent_webp_decodes_to_white_paper():
+    decoded = decode_image(guards.rgba_webp(side=300), max_pixels=LIMIT)
+    assert decoded.bgr.shape == (300, 300, 3) and (decoded.bgr == 255).all()

@@ -19,10 +19,12 @@ import cv2
 import numpy as np
 import pytest
 import requests
+from botocore.exceptions import EndpointConnectionError
 from moto import mock_aws
 
-from bench import samples
+from bench import guards, samples
 from bench.make_events import UPLOAD_BUCKET
+from serving.storage import TOKEN_META
 
 pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("pillow_unpatched")]
 
@@ -63,6 +65,9 @@ def handler(serving_model: Path) -> Iterator[ModuleType]:
         "AWS_DEFAULT_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
+        # Small render limits keep the PDF-bomb probes quick; every legitimate test PDF is far below.
+        "PDF_RENDER_CPU_S": "2",
+        "PDF_RENDER_TIMEOUT_S": "30",
     }
     with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():
@@ -313,11 +318,26 @@ def test_accept_preferring_jpeg_gets_jpeg(call, api_event, accept):
     assert call(event).headers["content-type"] == "image/jpeg"
 
 
+def _event_upload_key(api_event) -> tuple[str, str]:
+    """The key of events/infer_s3_reference.json and its token (the shape the route issues)."""
+    key = json.loads(api_event("infer_s3_reference")["body"])["s3_uri"].removeprefix(f"s3://{UPLOAD_BUCKET}/")
+    return key, key.split("/")[1]
+
+
 def test_s3_reference_in_upload_bucket(call, api_event, uploads):
     jpeg = samples.encode(samples.invoice_page(seed=3, dpi=100), "jpeg", quality=80)
-    uploads.put_object(Bucket=UPLOAD_BUCKET, Key="uploads/sample/invoice.jpg", Body=jpeg)
+    key, token = _event_upload_key(api_event)
+    uploads.put_object(Bucket=UPLOAD_BUCKET, Key=key, Body=jpeg, Metadata={TOKEN_META: token})
     body = call(api_event("infer_s3_reference")).json()
     assert (body["image"]["width"], body["image"]["height"]) == EVENT_PAGE
+    assert uploads.list_objects_v2(Bucket=UPLOAD_BUCKET)["KeyCount"] == 0  # deleted once read
+
+
+def test_s3_reference_to_an_object_the_route_did_not_issue_is_403(call, api_event, uploads):
+    key, _ = _event_upload_key(api_event)
+    uploads.put_object(Bucket=UPLOAD_BUCKET, Key=key, Body=b"x")  # right shape, no upload token
+    answer = call(api_event("infer_s3_reference"))
+    assert answer.status == 403 and answer.json()["error"] == "forbidden_source"
 
 
 def test_s3_reference_to_a_missing_object_is_404(call, api_event, uploads):
@@ -342,21 +362,25 @@ def test_bad_s3_uris_are_4xx(call, api_event, uploads, uri, status):
     assert call(event).status == status
 
 
-def test_presigned_upload_then_infer(call, api_event, uploads):
-    """The large-input path: ask for a URL, PUT the PDF there, then POST its s3_uri."""
+def test_presigned_upload_then_infer(call, api_event, uploads, handler):
+    """The large-input path: ask for a URL, POST the PDF there as a form, then POST its s3_uri (once)."""
     grant = call(api_event("infer_upload_url"))
     assert grant.status == 200
     body = grant.json()
-    assert body["method"] == "PUT" and body["headers"] == {"Content-Type": "application/pdf"}
+    assert body["method"] == "POST" and body["fields"]["Content-Type"] == "application/pdf"
+    assert body["max_bytes"] == handler.SETTINGS.max_object_bytes
     assert body["s3_uri"].startswith(f"s3://{UPLOAD_BUCKET}/uploads/") and body["s3_uri"].endswith(".pdf")
     pdf = samples.pdf([samples.invoice_page(seed=8, dpi=100)], dpi=100)
-    put = requests.put(body["url"], data=pdf, headers=body["headers"], timeout=10)
-    assert put.status_code == 200
+    files = {body["file_field"]: ("scan.pdf", pdf, "application/pdf")}
+    posted = requests.post(body["url"], data=body["fields"], files=files, timeout=10)
+    assert posted.status_code in (200, 201, 204)
     event = api_event("infer_s3_reference")
     event["body"] = json.dumps({"s3_uri": body["s3_uri"]})
     answer = call(event)
     assert answer.status == 200
     assert len(answer.json()["pages"]) == 1
+    again = call(event)  # single use: the object was deleted after the read
+    assert again.status == 404 and "read once" in again.json()["message"]
 
 
 def test_presign_refuses_unsupported_content_type(call, api_event, uploads):
@@ -379,3 +403,118 @@ def test_metrics_and_logs_carry_model_version_and_correlation_id(call, api_event
     logged = [line for line in lines if line.get("message") == "inference"]
     assert logged and logged[-1]["correlation_id"] == api_event("infer_jpeg")["requestContext"]["requestId"]
     assert logged[-1]["model_version"] == handler.MODELS.current.info.version
+
+
+# --- hardening (issue 9): each attacker probe, built small here, is a 4xx JSON with its code
+
+
+def _binary(api_event, data: bytes, content_type: str, accept: str = "*/*") -> dict[str, Any]:
+    event = api_event("infer_pdf")
+    for key, value in (("Content-Type", content_type), ("Accept", accept)):
+        event["headers"][key] = value
+        event["multiValueHeaders"][key] = [value]
+    event["body"] = base64.b64encode(data).decode()
+    event["isBase64Encoded"] = True
+    return event
+
+
+def _refused(answer: Answer, status: int, code: str) -> dict[str, Any]:
+    assert answer.status == status, answer.body[:300]
+    assert answer.headers["content-type"] == "application/json"
+    body = answer.json()
+    assert body["error"] == code and body["status"] == status and body["message"]
+    return body
+
+
+def test_a_pdf_whose_page_count_lies_is_422(call, api_event):
+    body = _refused(
+        call(_binary(api_event, guards.count_lie(pages=1, count=5), "application/pdf")),
+        422,
+        "undecodable_input",
+    )
+    assert "5 pages" in body["message"]
+
+
+def test_a_pdf_operator_bomb_is_422_render_limit_exceeded(call, api_event):
+    bomb = guards.operator_bomb(20_000)  # 1.3 KB; ~20 s to draw at 150 DPI, 2 s of CPU allowed here
+    body = _refused(call(_binary(api_event, bomb, "application/pdf")), 422, "render_limit_exceeded")
+    assert "CPU" in body["message"]
+    assert call(api_event("infer_pdf")).status == 200  # and the container goes on serving
+
+
+def test_a_slow_pdf_is_killed_at_the_wall_clock(call, api_event, handler, monkeypatch):
+    monkeypatch.setattr(
+        handler, "SETTINGS", handler.SETTINGS.model_copy(update={"pdf_render_timeout_s": 0.3})
+    )
+    bomb = guards.operator_bomb(20_000)
+    body = _refused(call(_binary(api_event, bomb, "application/pdf")), 422, "render_limit_exceeded")
+    assert "longer than 0.3 s" in body["message"]
+
+
+def test_huge_pdf_pages_render_near_model_size_and_report_the_dpi_frame(call, api_event, handler):
+    """10 pages of 49.9 Mpx at 150 DPI (2.6 KB): drawn near the model's input, boxes at 150 DPI."""
+    data = guards.huge_pages(pages=10, megapixels=49.9, dpi=150)
+    body = call(_binary(api_event, data, "application/pdf")).json()
+    assert len(body["pages"]) == 10
+    for page in body["pages"]:
+        assert abs(page["image"]["width"] * page["image"]["height"] - 49_900_000) < 20_000
+    max_side = handler.SETTINGS.annotated_max_side
+    jpeg = call(_binary(api_event, data, "application/pdf", accept="image/jpeg"))
+    assert jpeg.status == 200 and jpeg.headers["content-type"] == "image/jpeg"
+    sheet = cv2.imdecode(np.frombuffer(jpeg.body, np.uint8), cv2.IMREAD_COLOR)
+    assert max(sheet.shape[:2]) <= max_side
+
+
+def test_one_pixel_budget_across_all_pdf_pages(call, api_event, handler, monkeypatch):
+    full_dpi = handler.SETTINGS.model_copy(update={"pdf_render_multiple": 0.0})  # as an OCR reader would
+    monkeypatch.setattr(handler, "SETTINGS", full_dpi)
+    data = guards.huge_pages(pages=10, megapixels=49.9, dpi=150)  # each page under 50 Mpx, not all ten
+    body = _refused(call(_binary(api_event, data, "application/pdf")), 413, "too_many_pixels")
+    assert "in all" in body["message"]
+
+
+def test_transparent_webp_is_composited_on_white(call, api_event):
+    answer = call(_binary(api_event, guards.rgba_webp(side=700), "image/webp", accept="image/jpeg"))
+    assert answer.status == 200
+    picture = cv2.imdecode(np.frombuffer(answer.body, np.uint8), cv2.IMREAD_COLOR)
+    assert picture.shape[:2] == (700, 700) and picture.min() >= 250  # paper, not black
+
+
+def test_multipart_text_field_that_is_not_utf8_is_400(call, api_event):
+    event = api_event("infer_multipart")
+    body = base64.b64decode(event["body"])
+    boundary = event["headers"]["Content-Type"].split("boundary=")[1].encode()
+    field = b'--%s\r\nContent-Disposition: form-data; name="conf"\r\n\r\n\xff\xfe\xfa\r\n' % boundary
+    event["body"] = base64.b64encode(field + body.replace(b'name="conf"', b'name="max_det"')).decode()
+    body = _refused(call(event), 400, "invalid_request")
+    assert "conf" in body["message"] and "utf" in body["message"].lower()
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "\u0663", "1\u00b2"])  # superscript two, Arabic-Indic three
+def test_non_ascii_digits_in_classes_are_422(call, api_event, value):
+    body = _refused(call(_with_query(api_event("infer_jpeg"), classes=value)), 422, "invalid_option")
+    assert "unknown class" in body["message"]
+
+
+@pytest.mark.parametrize("route", ["infer_json_base64", "infer_upload_url"])
+def test_deeply_nested_json_is_400(call, api_event, uploads, route):
+    event = api_event(route)
+    event["body"] = "[" * 100_000 + "]" * 100_000
+    body = _refused(call(event), 400, "invalid_request")
+    assert "nested too deeply" in body["message"]
+
+
+def test_s3_unreachable_while_fetching_an_upload_is_503_with_retry_after(
+    call, api_event, handler, monkeypatch
+):
+    class Unreachable:
+        def __getattr__(self, name: str) -> Any:
+            def fail(**_kwargs: Any) -> Any:
+                raise EndpointConnectionError(endpoint_url="https://s3.eu-north-1.amazonaws.com")
+
+            return fail
+
+    monkeypatch.setattr(handler, "s3_client", Unreachable)
+    answer = call(api_event("infer_s3_reference"))
+    _refused(answer, 503, "upstream_unavailable")
+    assert int(answer.headers["retry-after"]) > 0

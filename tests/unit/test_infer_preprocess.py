@@ -5,11 +5,13 @@ Ultralytics is imported here only as the reference; the serving code never impor
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
+from invoice_core import annotate
 from invoice_core.errors import InvalidOption
-from invoice_core.postprocess import postprocess, resolve_classes
+from invoice_core.postprocess import Detections, postprocess, resolve_classes
 from invoice_core.preprocess import letterbox, prepare, to_tensor, unletterbox
 
 pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("pillow_unpatched")]
@@ -146,3 +148,51 @@ def test_classes_resolve_from_ids_and_names():
         resolve_classes(["vat"], names)
     with pytest.raises(InvalidOption, match="id 3"):
         resolve_classes([3], names)
+
+
+@pytest.mark.parametrize(
+    "item", ["\u00b2", "\u0663", "1\u00b2", "\uff11"]
+)  # ², Arabic-Indic 3, 1², fullwidth 1
+def test_non_ascii_digits_are_names_not_ids(item):
+    with pytest.raises(InvalidOption, match="unknown class"):
+        resolve_classes([item], ("a", "b", "c", "d"))
+
+
+# --- the annotated answer: bounded before anything is drawn
+
+
+def test_annotated_sheet_scales_pages_before_drawing_and_stays_within_max_side(monkeypatch):
+    pages = []
+    for _ in range(10):
+        bgr = np.full((2000, 1400, 3), 255, np.uint8)
+        boxes = np.array([[100, 200, 700, 400]], np.float32)
+        pages.append((bgr, Detections(boxes, np.array([0.9], np.float32), np.array([1]))))
+    drawn: list[tuple[tuple[int, ...], np.ndarray]] = []
+    real_draw = annotate.draw
+
+    def spy(bgr, detections, names):
+        drawn.append((bgr.shape, detections.boxes.copy()))
+        return real_draw(bgr, detections, names)
+
+    monkeypatch.setattr(annotate, "draw", spy)
+    jpeg = annotate.sheet(pages, ("a", "b"), max_side=1024, quality=80)
+    picture = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert max(picture.shape[:2]) <= 1024
+    assert len(drawn) == 10
+    for shape, boxes in drawn:  # each page drawn at its share, ~1/20 of its size, never full size
+        assert shape[0] <= 1024 // 10 + 1 and shape[0] < 2000
+        ratio = shape[0] / 2000
+        assert boxes[0] == pytest.approx(np.array([100, 200, 700, 400]) * ratio, rel=0.05)
+
+
+def test_a_single_page_within_max_side_is_drawn_at_full_size():
+    bgr = np.full((300, 200, 3), 255, np.uint8)
+    detections = Detections(
+        np.array([[10, 10, 100, 100]], np.float32), np.array([0.9], np.float32), np.array([0])
+    )
+    picture = cv2.imdecode(
+        np.frombuffer(annotate.sheet([(bgr, detections)], ("a",), max_side=4096, quality=90), np.uint8),
+        cv2.IMREAD_COLOR,
+    )
+    assert picture.shape == (300, 200, 3)
+    assert picture[10:12, 10:100].min() < 200  # the box's top edge is drawn

@@ -37,28 +37,53 @@ def draw(bgr: np.ndarray, detections: Detections, names: Sequence[str]) -> np.nd
     return canvas
 
 
-def stack_pages(pages: Sequence[np.ndarray]) -> np.ndarray:
+def sheet(
+    pages: Sequence[tuple[np.ndarray, Detections]], names: Sequence[str], *, max_side: int, quality: int
+) -> bytes:
+    """Pages one under the other on white, boxes drawn, as one JPEG at most `max_side` long.
+
+    The output size is decided first from the page sizes; every page is scaled down to its share
+    before it is drawn on, so no full-size copy of any page (or of the stack) ever exists.
+    """
+    heights = [bgr.shape[0] for bgr, _ in pages]
+    widths = [bgr.shape[1] for bgr, _ in pages]
+    gaps = _PAGE_GAP * (len(pages) - 1)
+    ratio = min(1.0, max_side / max(widths), max_side / (sum(heights) + gaps))
+    drawn = []
+    for bgr, detections in pages:
+        small = scale(bgr, ratio)
+        sx, sy = small.shape[1] / bgr.shape[1], small.shape[0] / bgr.shape[0]
+        boxes = detections.boxes * np.array([sx, sy, sx, sy], dtype=np.float32)
+        drawn.append(draw(small, Detections(boxes, detections.scores, detections.class_ids), names))
+    stacked = stack_pages(drawn, gap=max(1, round(_PAGE_GAP * ratio)))
+    return encode_jpeg(fit(stacked, max_side), quality)  # fit: at most rounding's few pixels
+
+
+def stack_pages(pages: Sequence[np.ndarray], *, gap: int = _PAGE_GAP) -> np.ndarray:
     """Pages one under the other on white, for a multi-page PDF answered as one JPEG."""
     if len(pages) == 1:
         return pages[0]
     width = max(page.shape[1] for page in pages)
-    height = sum(page.shape[0] for page in pages) + _PAGE_GAP * (len(pages) - 1)
-    sheet = np.full((height, width, 3), 255, dtype=np.uint8)
+    height = sum(page.shape[0] for page in pages) + gap * (len(pages) - 1)
+    out = np.full((height, width, 3), 255, dtype=np.uint8)
     y = 0
     for page in pages:
-        sheet[y : y + page.shape[0], : page.shape[1]] = page
-        y += page.shape[0] + _PAGE_GAP
-    return sheet
+        out[y : y + page.shape[0], : page.shape[1]] = page
+        y += page.shape[0] + gap
+    return out
+
+
+def scale(bgr: np.ndarray, ratio: float) -> np.ndarray:
+    """Scale down by `ratio` (area averaging); the image itself when ratio >= 1."""
+    if ratio >= 1.0:
+        return bgr
+    size = (max(1, round(bgr.shape[1] * ratio)), max(1, round(bgr.shape[0] * ratio)))
+    return cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
 
 
 def fit(bgr: np.ndarray, max_side: int) -> np.ndarray:
     """Scale down (area averaging) so the longer side is at most `max_side`."""
-    longest = max(bgr.shape[:2])
-    if longest <= max_side:
-        return bgr
-    ratio = max_side / longest
-    size = (max(1, round(bgr.shape[1] * ratio)), max(1, round(bgr.shape[0] * ratio)))
-    return cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+    return scale(bgr, max_side / max(bgr.shape[:2]))
 
 
 def encode_jpeg(bgr: np.ndarray, quality: int) -> bytes:

@@ -24,7 +24,8 @@ _FORMATS = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "WEBP": "webp", "TIFF":
 _OPEN_AS = ("JPEG", "PNG", "WEBP", "TIFF", "BMP")
 _EXIF_ORIENTATION = 0x0112
 _REDUCED_FLAGS = {8: cv2.IMREAD_REDUCED_COLOR_8, 4: cv2.IMREAD_REDUCED_COLOR_4, 2: cv2.IMREAD_REDUCED_COLOR_2}
-_WHITE = 255.0  # transparent areas of a document are paper
+_OPAQUE = 255  # alpha of opaque pixels, and the white of paper: transparent areas of a document are paper
+_STRIPE_PIXELS = 1 << 20  # ~1 Mpx per stripe: a few MB of uint16 temporaries whatever the image size
 
 # Our own limit (max_pixels) is checked right after the header is read, with the dimensions in
 # the message; Pillow's global guard would fire first with a vaguer one.
@@ -128,9 +129,13 @@ def _reduction(header: ImageHeader, reduce_to: tuple[int, int]) -> int:
 
 
 def to_bgr8(pixels: np.ndarray) -> np.ndarray:
-    """Grey, grey+alpha, BGRA, 16-bit -> 3-channel uint8 BGR (alpha composited on white paper)."""
+    """Grey, grey+alpha, BGRA, 16-bit -> 3-channel uint8 BGR (alpha composited on white paper).
+
+    Integer arithmetic only, in place or in row stripes: a float32 copy of a 50 Mpx BGRA page is
+    800 MB, several of them were past the function's memory. The peak is the input plus the output.
+    """
     if pixels.dtype == np.uint16:
-        pixels = (pixels >> 8).astype(np.uint8)  # what OpenCV's own IMREAD_COLOR does with 16-bit
+        pixels = _to_uint8(pixels)  # what OpenCV's own IMREAD_COLOR does with 16-bit
     elif pixels.dtype != np.uint8:
         raise UndecodableInput(f"unsupported sample format {pixels.dtype} (use 8- or 16-bit integer images)")
     if pixels.ndim == 2:
@@ -141,12 +146,47 @@ def to_bgr8(pixels: np.ndarray) -> np.ndarray:
     if channels == 1:
         return cv2.cvtColor(pixels[:, :, 0], cv2.COLOR_GRAY2BGR)
     if channels in (2, 4):
-        colour = pixels[:, :, :1] if channels == 2 else pixels[:, :, :3]
-        alpha = pixels[:, :, -1:].astype(np.float32) / 255.0
-        blended = colour.astype(np.float32) * alpha + _WHITE * (1.0 - alpha)
-        out = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
-        return cv2.cvtColor(out[:, :, 0], cv2.COLOR_GRAY2BGR) if channels == 2 else out
+        pixels = np.ascontiguousarray(pixels)
+        if not pixels.flags.writeable:
+            pixels = pixels.copy()
+        _composite_on_white(pixels)
+        if channels == 2:
+            return cv2.cvtColor(pixels[:, :, 0], cv2.COLOR_GRAY2BGR)
+        return cv2.cvtColor(pixels, cv2.COLOR_BGRA2BGR)
     raise UndecodableInput(f"unsupported channel count {channels}")
+
+
+def _stripe_rows(pixels: np.ndarray) -> int:
+    """Rows per stripe so that a stripe's temporaries stay near _STRIPE_PIXELS pixels."""
+    return max(1, _STRIPE_PIXELS // max(1, pixels.shape[1]))
+
+
+def _to_uint8(pixels: np.ndarray) -> np.ndarray:
+    """16-bit -> 8-bit (the high byte), written stripe by stripe into the 8-bit result."""
+    out = np.empty(pixels.shape, dtype=np.uint8)
+    rows = _stripe_rows(pixels)
+    for top in range(0, pixels.shape[0], rows):
+        out[top : top + rows] = pixels[top : top + rows] >> 8
+    return out
+
+
+def _composite_on_white(pixels: np.ndarray) -> None:
+    """Blend the colour channels of a uint8 H x W x (C+1) image on white, in place, by rows.
+
+    colour' = round((colour * a + 255 * (255 - a)) / 255), exactly, in uint16: the numerator is at
+    most 65025, and (x + 128 + ((x + 128) >> 8)) >> 8 is round(x / 255) for x in that range.
+    """
+    rows = _stripe_rows(pixels)
+    for top in range(0, pixels.shape[0], rows):
+        stripe = pixels[top : top + rows]
+        alpha = stripe[:, :, -1:].astype(np.uint16)
+        mixed = stripe[:, :, :-1].astype(np.uint16)
+        mixed *= alpha
+        mixed += (_OPAQUE - alpha) * _OPAQUE  # white paper where transparent
+        mixed += 128
+        mixed += mixed >> 8
+        mixed >>= 8
+        stripe[:, :, :-1] = mixed
 
 
 # EXIF orientation -> the transform that makes the image upright (as Pillow's exif_transpose).

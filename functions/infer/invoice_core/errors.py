@@ -48,5 +48,12 @@ class UndecodableInput(InputRejected):
     code = "undecodable_input"
 
 
+class RenderLimitExceeded(InputRejected):
+    """Rendering a PDF went past its CPU-time, wall-clock or memory budget (the render child was
+    stopped), or PDFium crashed on it: the document is too costly or too broken to draw."""
+
+    code = "render_limit_exceeded"
+
+
 class ModelUnavailable(Exception):
     """No model could be loaded; a server fault, not bad input."""

@@ -11,10 +11,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from invoice_core.annotate import draw, encode_jpeg, fit, stack_pages
+from invoice_core.annotate import sheet
 from invoice_core.decode import DecodedImage, decode_image
 from invoice_core.model import LoadedModel
-from invoice_core.pdf import render_pdf
+from invoice_core.pdf import RenderBudget, render_pdf
 from invoice_core.postprocess import Detections, postprocess, resolve_classes
 from invoice_core.preprocess import prepare, unletterbox
 
@@ -39,12 +39,21 @@ class Document:
 class Limits:
     """Budgets and defaults of the deployment (the adapters build it from their settings)."""
 
-    max_pixels: int = 50_000_000
-    pdf_dpi: int = 150
+    max_pixels: int = 50_000_000  # ONE budget per document: decoded or rendered pixels, all pages
+    pdf_dpi: int = 150  # the frame boxes are reported in; pages are never rendered finer
     pdf_max_pages: int = 10
+    # Pages are drawn with the long side at most this multiple of the model's input side (detection
+    # needs no more; a 150-DPI A4 page is 2.7x a 640 input). 0: at pdf_dpi, for a reader (OCR)
+    # that needs every pixel.
+    pdf_render_multiple: float = 2.0
+    pdf_render: RenderBudget = field(default_factory=RenderBudget)  # CPU, wall clock, memory of a render
     default_conf: float = 0.25
     nms_iou: float = 0.7
     reduced_decode: bool = False
+
+    def pdf_max_side(self, imgsz: tuple[int, int]) -> int | None:
+        """The long side, in pixels, pages are rendered at most (None: at pdf_dpi)."""
+        return max(1, round(self.pdf_render_multiple * max(imgsz))) if self.pdf_render_multiple else None
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,8 @@ def analyse(document: Document, model: LoadedModel, limits: Limits) -> Analysis:
             dpi=limits.pdf_dpi,
             max_pages=limits.pdf_max_pages,
             max_pixels=limits.max_pixels,
+            max_side=limits.pdf_max_side(info.imgsz),
+            budget=limits.pdf_render,
         )
     else:
         reduce_to = info.imgsz if limits.reduced_decode else None
@@ -141,10 +152,10 @@ def to_json(analysis: Analysis, *, request_ms: float | None = None) -> dict[str,
 
 
 def to_jpeg(analysis: Analysis, *, quality: int, max_side: int) -> bytes:
-    """The annotated page(s) as one JPEG, at most `max_side` pixels long (Lambda answers <= 6 MB)."""
-    names = analysis.model.info.names
-    drawn = [draw(page.image.bgr, page.detections, names) for page in analysis.pages]
-    return encode_jpeg(fit(stack_pages(drawn), max_side), quality)
+    """The annotated page(s) as one JPEG, at most `max_side` pixels long (Lambda answers <= 6 MB).
+    Each page is scaled to its share of that size before anything is drawn or stacked."""
+    pages = [(page.image.bgr, page.detections) for page in analysis.pages]
+    return sheet(pages, analysis.model.info.names, max_side=max_side, quality=quality)
 
 
 def _page_json(page: Page, names: tuple[str, ...]) -> dict[str, Any]:

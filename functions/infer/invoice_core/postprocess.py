@@ -37,7 +37,8 @@ def resolve_classes(requested: Iterable[int | str] | None, names: Sequence[str])
         return None
     ids: set[int] = set()
     for item in requested:
-        if isinstance(item, int) or (isinstance(item, str) and item.isdigit()):
+        # ASCII digits only: str.isdigit() is also true of "²" and "٣", which int() refuses or reads.
+        if isinstance(item, int) or (isinstance(item, str) and item.isascii() and item.isdigit()):
             class_id = int(item)
             if not 0 <= class_id < len(names):
                 raise InvalidOption(f"classes: id {class_id} is not in 0..{len(names) - 1}")

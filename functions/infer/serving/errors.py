@@ -64,6 +64,7 @@ CORE_STATUS: tuple[tuple[type[core.InputRejected], HTTPStatus], ...] = (
     (core.InputTooLarge, HTTPStatus.REQUEST_ENTITY_TOO_LARGE),
     (core.UnsupportedInput, HTTPStatus.UNSUPPORTED_MEDIA_TYPE),
     (core.UndecodableInput, HTTPStatus.UNPROCESSABLE_ENTITY),
+    (core.RenderLimitExceeded, HTTPStatus.UNPROCESSABLE_ENTITY),
     (core.InvalidOption, HTTPStatus.UNPROCESSABLE_ENTITY),
     (core.InputRejected, HTTPStatus.BAD_REQUEST),
 )

@@ -155,7 +155,7 @@ def _multipart(body: bytes, boundary: str | None, query: dict[str, Any], max_byt
             elif part.name in fields:
                 raise BadRequest(f"{part.name}: form field given more than once")
             else:
-                fields[part.name] = part.value
+                fields[part.name] = _field_text(part)
     except multipart.MultipartError as exc:
         raise BadRequest(f"malformed multipart body: {exc}") from exc
     if len(files) != 1:
@@ -167,6 +167,16 @@ def _multipart(body: bytes, boundary: str | None, query: dict[str, Any], max_byt
     if not data:
         raise BadRequest("the uploaded file is empty")
     return InferInput(data, "pdf" if is_pdf(data) else "image", "multipart", parse_options(query, fields))
+
+
+def _field_text(part: multipart.MultipartPart) -> str:
+    """A form field's text; bytes that are not in its charset (UTF-8 by default) are a 400."""
+    try:
+        return part.value
+    except (UnicodeDecodeError, LookupError) as exc:  # LookupError: an unknown charset= name
+        raise BadRequest(
+            f"form field {part.name!r} is not {part.charset} text; send files with a filename"
+        ) from exc
 
 
 def prefers_jpeg(accept: str | None) -> bool:

@@ -42,7 +42,11 @@ def infer(
         event,
         max_bytes=settings.max_body_bytes,
         fetch_s3=lambda uri: fetch_upload(
-            s3(), uri, bucket=settings.upload_bucket, max_bytes=settings.max_object_bytes
+            s3(),
+            uri,
+            bucket=settings.upload_bucket,
+            prefix=settings.upload_prefix,
+            max_bytes=settings.max_object_bytes,
         ),
     )
     analysis = analyse(request.document(), model, settings.limits)
@@ -68,7 +72,7 @@ def infer(
 
 
 def upload_url(event: APIGatewayProxyEvent, *, settings: Settings, client: Any, metrics: Metrics) -> Response:
-    """POST /infer/upload-url: a presigned PUT for inputs above Lambda's 6 MB payload limit."""
+    """POST /infer/upload-url: a presigned POST for inputs above Lambda's 6 MB payload limit."""
     body = json_object(event.decoded_body, allow_empty=True)
     try:
         request = UploadUrlRequest.model_validate(body)
@@ -81,6 +85,7 @@ def upload_url(event: APIGatewayProxyEvent, *, settings: Settings, client: Any, 
         content_type=request.content_type,
         filename=request.filename,
         expires_s=settings.upload_url_expires_s,
+        max_bytes=settings.max_object_bytes,
     )
     metrics.add_metric(name="UploadUrlsIssued", unit=MetricUnit.Count, value=1)
     return Response(HTTPStatus.OK, JSON, grant)

@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import Field
 
 from apiedge.settings import EnvSettings
+from invoice_core.pdf import RenderBudget
 from invoice_core.pipeline import Limits
 
 LAMBDA_MB_PER_VCPU = 1769  # Lambda gives one full vCPU at 1,769 MB and scales linearly
@@ -33,14 +34,23 @@ class Settings(EnvSettings):
     # How stale the pointer may be: read at most once per this many seconds (0: on every request).
     model_pointer_max_age_s: int = Field(60, ge=0, le=3600, alias="MODEL_POINTER_MAX_AGE_S")
     upload_bucket: str | None = Field(None, alias="UPLOAD_BUCKET")
-    upload_prefix: str = Field("uploads/", alias="UPLOAD_PREFIX")
+    upload_prefix: str = Field("uploads/", pattern=r"^(?:[A-Za-z0-9._-]+/)+$", alias="UPLOAD_PREFIX")
     upload_url_expires_s: int = Field(900, ge=60, le=43200, alias="UPLOAD_URL_EXPIRES_S")
 
     max_body_bytes: int = Field(6 * 1024 * 1024, ge=1024, alias="MAX_BODY_BYTES")
     max_object_bytes: int = Field(50 * 1024 * 1024, ge=1024, alias="MAX_OBJECT_BYTES")
+    # ONE pixel budget per request: an image's pixels (from its header, before decoding), or the
+    # rendered pixels of all PDF pages together (from the page sizes, before rendering).
     max_pixels: int = Field(50_000_000, ge=4096, alias="MAX_PIXELS")
-    pdf_dpi: int = Field(150, ge=36, le=600, alias="PDF_DPI")
+    pdf_dpi: int = Field(150, ge=36, le=600, alias="PDF_DPI")  # the frame of PDF boxes; never finer
     pdf_max_pages: int = Field(10, ge=1, le=100, alias="PDF_MAX_PAGES")
+    # Pages are rendered with the long side at most this multiple of the model's input (0: at
+    # PDF_DPI, for a later reader such as OCR that needs the detail).
+    pdf_render_multiple: float = Field(2.0, ge=0.0, le=16.0, alias="PDF_RENDER_MULTIPLE")
+    # The render child's limits (invoice_core/pdf.py): CPU seconds, wall clock, added address space.
+    pdf_render_cpu_s: int = Field(10, ge=1, le=900, alias="PDF_RENDER_CPU_S")
+    pdf_render_timeout_s: float = Field(15.0, gt=0.0, le=900.0, alias="PDF_RENDER_TIMEOUT_S")
+    pdf_render_memory_mb: int = Field(512, ge=16, le=10240, alias="PDF_RENDER_MEMORY_MB")
     # JPEG DCT-domain downscale when the page is >= 2x the model input: faster decode, but the
     # pixels differ from Ultralytics' full decode + resize, so parity is exact only with it off.
     reduced_decode: bool = Field(False, alias="REDUCED_DECODE")
@@ -60,6 +70,12 @@ class Settings(EnvSettings):
             max_pixels=self.max_pixels,
             pdf_dpi=self.pdf_dpi,
             pdf_max_pages=self.pdf_max_pages,
+            pdf_render_multiple=self.pdf_render_multiple,
+            pdf_render=RenderBudget(
+                cpu_s=self.pdf_render_cpu_s,
+                wall_s=self.pdf_render_timeout_s,
+                memory_mb=self.pdf_render_memory_mb,
+            ),
             default_conf=self.default_conf,
             nms_iou=self.nms_iou,
             reduced_decode=self.reduced_decode,
