@@ -115,6 +115,35 @@ def latency(fp32: Path, int8: Path, tensors: list[np.ndarray], threads: int, rou
     return out
 
 
+def profile(model: Path, tensor: np.ndarray, runs: int = 10) -> dict[str, float]:
+    """ORT profiler kernel time per op type (ms per run, 1 thread): where the time goes."""
+    import onnxruntime as ort  # noqa: PLC0415
+
+    from invoice_core.model import session_options  # noqa: PLC0415
+
+    options = session_options(1)
+    options.enable_profiling = True
+    options.profile_file_prefix = str(WORK / "profile")
+    session = ort.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    session.run(None, {name: tensor})
+    trace = Path(session.end_profiling())  # drop the warm-up run
+    trace.unlink()
+    options.enable_profiling = True
+    session = ort.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
+    for _ in range(runs):
+        session.run(None, {name: tensor})
+    trace = Path(session.end_profiling())
+    events = json.loads(trace.read_text(encoding="utf-8"))
+    trace.unlink()
+    per_op: dict[str, float] = {}
+    for event in events:
+        if event.get("cat") == "Node" and event.get("name", "").endswith("_kernel_time"):
+            op = event["args"]["op_name"]
+            per_op[op] = per_op.get(op, 0.0) + event["dur"] / 1000.0 / runs
+    return dict(sorted(per_op.items(), key=lambda kv: -kv[1]))
+
+
 def parity(fp32: Path, int8: Path, prepared: list[tuple[np.ndarray, Any]]) -> dict[str, Any]:
     """Serving's postprocess on both models' outputs; each FP32 detection matched to the INT8
     detection of the same class with the highest IoU."""
@@ -252,8 +281,24 @@ def section(result: dict[str, Any]) -> str:
         f"detections without an FP32 partner; the same class set on {p['pages_same_class_set']} of "
         f"{p['pages']} pages.",
     ]
+    prof = result["profile_ms"]
+    lines += [
+        "",
+        "Where the time goes (ORT profiler, kernel ms per run, 1 thread, one page; top op types):",
+        "",
+        "| FP32 op | ms | INT8 op | ms |",
+        "| --- | --- | --- | --- |",
+    ]
+    top_f, top_i = list(prof["fp32"].items())[:6], list(prof["int8"].items())[:6]
+    for (fo, fms), (io, ims) in zip(top_f, top_i, strict=False):
+        lines.append(f"| {fo} | {fms:.1f} | {io} | {ims:.1f} |")
+    lines.append(f"| all | {sum(prof['fp32'].values()):.1f} | all | {sum(prof['int8'].values()):.1f} |")
     if methods:
-        lines += ["", "| calibration | mAP50 | mAP50-95 |", "| --- | --- | --- |"]
+        lines += [
+            "",
+            f"| calibration ({result['calib_pages']} pages) | mAP50 | mAP50-95 |",
+            "| --- | --- | --- |",
+        ]
         lines += [f"| {name} | {m['mAP50']:.3f} | {m['mAP50-95']:.3f} |" for name, m in methods.items()]
     lines += [
         "",
@@ -317,11 +362,14 @@ def run(
     compared: dict[str, dict[str, float]] = {}
     if methods:
         tensors = calibration_tensors(calib_pages, size_hw)
-        for name in methods:
-            candidate = WORK / f"model.{name}.int8.onnx"
-            quantize.quantize_int8(fp32, tensors, target=candidate, method=name)
-            compared[name] = accuracy(candidate, data)
-            print(f"calibration {name}: {compared[name]}", flush=True)
+        variants = [(name, name, True) for name in methods] + [
+            ("minmax, head output convs INT8 too", "minmax", False)
+        ]
+        for label, name, keep_head in variants:
+            candidate = WORK / f"model.{name}{'' if keep_head else '-head'}.int8.onnx"
+            quantize.quantize_int8(fp32, tensors, target=candidate, method=name, keep_head_fp32=keep_head)
+            compared[label] = accuracy(candidate, data)
+            print(f"calibration {label}: {compared[label]}", flush=True)
     if requantize or not int8.is_file():
         result_q = quantize.quantize_int8(fp32, calibration_tensors(calib_pages, size_hw), method=method)
         print(f"wrote {result_q.path}", flush=True)
@@ -333,8 +381,10 @@ def run(
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
         "quantization": meta.get("quantization", "?"),
         "val_pages": val_pages,
+        "calib_pages": calib_pages,
         "size_mb": {"fp32": fp32.stat().st_size / 1e6, "int8": int8.stat().st_size / 1e6},
         "latency": [latency(fp32, int8, tensors_only, t, 2 if quick else 4) for t in (1, 2)],
+        "profile_ms": {"fp32": profile(fp32, tensors_only[0]), "int8": profile(int8, tensors_only[0])},
         "parity": parity(fp32, int8, val_tensors(data, size_hw, val_pages)),
         "accuracy": {"fp32": accuracy(fp32, data), "int8": accuracy(int8, data)},
         "methods": compared or None,
