@@ -11,6 +11,13 @@ What is quantised, and why:
 - The box decode tail (every node after the last Conv/MatMul: reshapes, the anchor arithmetic,
   the class sigmoid, the final Concat) stays FP32. Its Concat joins box coordinates in pixels
   (0..640) with scores (0..1): one uint8 scale for both would round every score to 0 or 1/255.
+- The head's last 1x1 convs (box distances, class logits) stay FP32 too (`head_outputs`): in uint8
+  their outputs cost 0.8 points of mAP50-95 on the demo model; in float a few % of the time.
+- MinMax by default. Percentile (99.999) measured the same within 0.001 mAP and is far slower;
+  ORT's `quantize_static` runs Entropy with 128 histogram and 128 quantized bins (not settable
+  through it), so its KL search has a single candidate and it returns MinMax's scales exactly.
+  Calibrating 32 pages at 640x480 took 16 s and 0.9 GB peak RSS here; the same pages give the
+  same file (checked: identical scales).
 - Calibration tensors are letterboxed exactly as serving does (`letterbox_tensor` mirrors
   `invoice_core.preprocess.prepare`; a unit test checks they are equal), so the activation ranges
   are the ones serving produces.
