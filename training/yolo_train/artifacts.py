@@ -119,6 +119,7 @@ def produce(settings: Settings, report: DatasetReport) -> dict[str, Any]:
         simplify=settings.simplify,
         metadata={"model_name": settings.model_name, "version": settings.model_version, "precision": "fp32"},
     )
+    quantize.int8_path(onnx_info.path).unlink(missing_ok=True)  # never ship one from an earlier export
     int8_file = (
         quantize.write_beside(
             onnx_info.path, report.train_dirs, export_imgsz, method=settings.int8_calibration
