@@ -301,8 +301,8 @@ def verdict(result: dict[str, Any]) -> str:
             "either variant. So `MODEL_PRECISION` stays `fp32` by default; `int8` is a measured option "
             f"({result['size_mb']['fp32'] / result['size_mb']['int8']:.1f}x smaller file, "
             f"{1 - 1 / speedups[0]:.0%} less CPU per page at 1 thread) for deployments that accept the "
-            "mAP50-95 cost. Lambda does not promise AVX512-VNNI on its x86 hosts; without it ORT's "
-            "U8S8 convolutions lose most of their gain, so measure on the target before switching."
+            "mAP50-95 cost. Lambda does not promise AVX512-VNNI on its x86 hosts, and the int8 "
+            "convolution gain rests on it (not measured here without it): measure on the target first."
         )
     return " ".join(parts)
 
