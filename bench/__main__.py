@@ -14,6 +14,8 @@ BENCHMARKS = {
     "inference": "bench.inference",
     # the inbox pipeline: 1,000 invoices, 3 workers, one killed -> docs/performance-inbox.md
     "inbox": "bench.inbox",
+    # FP32 vs INT8 detector: latency, mAP, parity -> models/demo/MODEL_CARD.md "FP32 and INT8"
+    "int8": "bench.int8",
 }
 
 

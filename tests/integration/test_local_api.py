@@ -197,8 +197,19 @@ def test_presigned_upload_then_s3_reference(api):
     body = grant.json()
     assert body["url"].startswith("http://127.0.0.1:")  # the stand-in S3 on loopback
     big = samples.encode(samples.invoice_page(seed=25, dpi=150), "jpeg", quality=95)
-    put = request(body["url"], big, body["headers"], method="PUT")
-    assert put.status == 200, put.body
+    boundary = uuid.uuid4().hex
+    form = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in body["fields"].items()
+    )
+    form += (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{body["file_field"]}"; filename="big.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n".encode()
+        + big
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    posted = request(body["url"], form, {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert posted.status in (200, 201, 204), posted.body
     reply = request(
         f"{api}/infer", json.dumps({"s3_uri": body["s3_uri"]}).encode(), {"Content-Type": "application/json"}
     )

@@ -2,6 +2,8 @@
 
     best.pt        the best checkpoint (optimizer stripped)
     model.onnx     static input, metadata: names, imgsz [h, w], stride, end2end, version, model_name
+    model.int8.onnx  the same detector statically quantised (QDQ INT8, calibrated on training pages),
+                   metadata + precision=int8, version=<version>-int8; skipped with a log line if it fails
     metrics.json   mAP50, mAP50-95, precision, recall, per class, epochs, imgsz, version, ...
     results.csv    Ultralytics' per-epoch table
     plots/         the plots Ultralytics drew (PR/F1/P/R curves, confusion matrices, results.png, ...)
@@ -22,7 +24,7 @@ from typing import Any
 import torch
 from ultralytics import YOLO
 
-from yolo_train import export
+from yolo_train import export, quantize
 from yolo_train.dataset_check import DatasetReport
 from yolo_train.runner import device_args, use_all_cores
 from yolo_train.settings import Settings
@@ -115,7 +117,15 @@ def produce(settings: Settings, report: DatasetReport) -> dict[str, Any]:
         end2end=settings.end2end,
         opset=settings.opset,
         simplify=settings.simplify,
-        metadata={"model_name": settings.model_name, "version": settings.model_version},
+        metadata={"model_name": settings.model_name, "version": settings.model_version, "precision": "fp32"},
+    )
+    quantize.int8_path(onnx_info.path).unlink(missing_ok=True)  # never ship one from an earlier export
+    int8_file = (
+        quantize.write_beside(
+            onnx_info.path, report.train_dirs, export_imgsz, method=settings.int8_calibration
+        )
+        if settings.int8
+        else None
     )
 
     if (run_dir / "results.csv").is_file():
@@ -149,6 +159,7 @@ def produce(settings: Settings, report: DatasetReport) -> dict[str, Any]:
             "input_shape": onnx_info.input_shape,
             "output_shape": onnx_info.output_shape,
             "opset": onnx_info.opset,
+            "int8_file": int8_file.name if int8_file else None,
         },
         "ultralytics_version": onnx_info.metadata.get("ultralytics_version"),
         "job_name": settings.job_name,

@@ -229,6 +229,20 @@ PARAMS: tuple[Param, ...] = (
     _P("end2end", _as_bool, False, "export the NMS-free [1,300,6] head instead of the raw head", False),
     _P("opset", _opset, None, "ONNX opset or 'auto' (Ultralytics' choice for the installed onnx)", False),
     _P("simplify", _as_bool, True, "simplify the ONNX graph with onnxslim", False),
+    _P(
+        "int8",
+        _as_bool,
+        True,
+        "also write model.int8.onnx (static INT8; a failure is logged, not fatal)",
+        False,
+    ),
+    _P(
+        "int8_calibration",
+        _choice(("minmax", "percentile", "entropy")),
+        "minmax",
+        "INT8 calibration method (on up to 32 training pages)",
+        False,
+    ),
     # Locations (flags with SageMaker and local defaults; see sm_env)
     _P("data", _path, None, "dataset dir with data.yaml, or the yaml [SM_CHANNEL_TRAINING]", False, True),
     _P("validation", _path, None, "separate validation split [SM_CHANNEL_VALIDATION]", False, True, "none"),

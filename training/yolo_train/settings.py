@@ -57,6 +57,8 @@ class Settings:
     cpu_count: int
     job_name: str | None = None
     ignored_keys: tuple[str, ...] = field(default=())
+    int8: bool = True  # also write model.int8.onnx beside model.onnx
+    int8_calibration: str = "minmax"
 
     @property
     def run_dir(self) -> Path:
@@ -253,4 +255,6 @@ def build(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> Sett
         cpu_count=env.cpu_count,
         job_name=env.job_name,
         ignored_keys=tuple(ignored),
+        int8=values["int8"],
+        int8_calibration=values["int8_calibration"],
     )

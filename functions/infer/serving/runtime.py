@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -34,6 +35,35 @@ def lazy_s3_client(tracer: Tracer) -> Callable[[], Any]:
     return client
 
 
+INT8_SUFFIX = ".int8.onnx"  # training's export writes model.int8.onnx beside model.onnx
+
+
+def baked_in_path(settings: Settings, logger: Logger) -> Path:
+    """The baked-in file for MODEL_PRECISION: MODEL_PATH (fp32) or its `.int8.onnx` sibling (int8);
+    FP32 with a log line when the INT8 file is absent (an image or model dir built without it)."""
+    if settings.model_precision != "int8":
+        return settings.model_path
+    int8 = settings.model_path.with_name(settings.model_path.name.removesuffix(".onnx") + INT8_SUFFIX)
+    if int8.is_file():
+        return int8
+    logger.warning(
+        "MODEL_PRECISION=int8 but the model has no INT8 file: serving FP32",
+        extra={"model_path": str(settings.model_path), "missing": str(int8)},
+    )
+    return settings.model_path
+
+
+def _note_promoted_precision(settings: Settings, logger: Logger, source: str) -> None:
+    """Promoted models (MODEL_URI, the pointer) are served as the file they name: promotion copies
+    model.onnx only, so INT8 applies to the baked-in model, and a promoted one runs FP32."""
+    if settings.model_precision == "int8":
+        logger.warning(
+            "MODEL_PRECISION=int8 applies to the baked-in model; a promoted model has no INT8 file "
+            "and is served FP32",
+            extra={"source": source},
+        )
+
+
 def load_models(
     settings: Settings, s3: Callable[[], Any], logger: Logger, *, tracer: Tracer, metrics: Metrics
 ) -> ModelHolder | HotSwap:
@@ -41,15 +71,19 @@ def load_models(
 
     Precedence: MODEL_URI > MODEL_POINTER_PARAMETER > the baked-in file (see serving/swap.py).
     """
+    baked_in = baked_in_path(settings, logger)
     if settings.model_pointer_parameter and not settings.model_uri:
-        return _hot_swap(settings, s3, logger, tracer=tracer, metrics=metrics)
+        _note_promoted_precision(settings, logger, "the model pointer")
+        return _hot_swap(settings, s3, logger, baked_in, tracer=tracer, metrics=metrics)
+    if settings.model_uri:
+        _note_promoted_precision(settings, logger, "MODEL_URI")
     if settings.model_pointer_parameter:
         logger.info(
             "MODEL_URI pins the model; the model pointer is not read",
             extra={"model_uri": settings.model_uri, "pointer": settings.model_pointer_parameter},
         )
     model = load_configured(
-        settings.model_path,
+        baked_in,
         intra_op_threads=settings.intra_op_threads,
         model_uri=settings.model_uri,
         fetch=lambda uri: fetch_model(s3(), uri, settings.model_cache_dir),
@@ -62,7 +96,13 @@ def load_models(
 
 
 def _hot_swap(
-    settings: Settings, s3: Callable[[], Any], logger: Logger, *, tracer: Tracer, metrics: Metrics
+    settings: Settings,
+    s3: Callable[[], Any],
+    logger: Logger,
+    baked_in: Path,
+    *,
+    tracer: Tracer,
+    metrics: Metrics,
 ) -> HotSwap:
     # Deferred: the pointer reader imports boto3, which a function without a pointer never needs.
     import boto3  # noqa: PLC0415
@@ -82,7 +122,7 @@ def _hot_swap(
     swap = HotSwap(
         reader,
         load=pointer_model_loader(settings, s3),
-        load_baked_in=lambda: load_model(settings.model_path, intra_op_threads=settings.intra_op_threads),
+        load_baked_in=lambda: load_model(baked_in, intra_op_threads=settings.intra_op_threads),
         metrics=metrics,
         logger=logger,
     ).start()

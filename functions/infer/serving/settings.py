@@ -8,8 +8,9 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from apiedge.settings import EnvSettings
 from invoice_core.pdf import RenderBudget
@@ -25,6 +26,9 @@ class Settings(EnvSettings):
     model_uri: str | None = Field(
         None, alias="MODEL_URI", description="s3://bucket/key.onnx overrides the baked-in model"
     )
+    # fp32: MODEL_PATH itself; int8: its `model.int8.onnx` sibling (the baked-in model only; FP32,
+    # with a log line, when that file is absent). See models/demo/MODEL_CARD.md "FP32 and INT8".
+    model_precision: Literal["fp32", "int8"] = Field("fp32", alias="MODEL_PRECISION")
     model_cache_dir: Path = Field(Path("/tmp/model-cache"), alias="MODEL_CACHE_DIR")  # noqa: S108 - Lambda's only writable dir
     # The promotion function's SSM parameter naming the model to serve (hot swap, serving/swap.py).
     # Precedence: MODEL_URI (a fixed pin: the pointer is then never read) > the pointer > baked-in.
@@ -62,6 +66,11 @@ class Settings(EnvSettings):
 
     ort_intra_op_threads: int = Field(0, ge=0, le=64, alias="ORT_INTRA_OP_THREADS")  # 0: from Lambda vCPUs
     lambda_memory_mb: int | None = Field(None, alias="AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+
+    @field_validator("model_precision", mode="before")
+    @classmethod
+    def _precision_lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @property
     def limits(self) -> Limits:
