@@ -109,6 +109,20 @@ def _from_rule(rule: hp_rules.Rule) -> Coerce:
     return coerce
 
 
+def _choice(options: Iterable[str]) -> Coerce:
+    """One of `options` (case-insensitive), returned as spelled there."""
+    allowed = tuple(options)
+
+    def coerce(value: Any) -> str:
+        text = str(value).strip()
+        for option in allowed:
+            if text.lower() == option.lower():
+                return option
+        raise ValueProblem(f"expected one of {', '.join(allowed)}, got {value!r}")
+
+    return coerce
+
+
 def _imgsz(value: Any) -> int:
     number = _as_int(value)
     if number < STRIDE or number % STRIDE:
