@@ -10,7 +10,7 @@ from PIL import Image
 
 from devkit.synth.canvas import Canvas
 from devkit.synth.compose import compose
-from devkit.synth.content import make_invoice
+from devkit.synth.content import Invoice, make_invoice
 from devkit.synth.degrade import Geometry, add_noise, field_ink, ink_mask, scan
 from devkit.synth.fields import CLASS_NAMES
 
@@ -50,6 +50,7 @@ class Page:
     layout: str
     lang: str
     masks: dict[int, np.ndarray] = field(default_factory=dict)
+    content: Invoice | None = None  # what is printed (the truth a reader is checked against)
 
 
 def _print_and_scan(
@@ -122,5 +123,12 @@ def render_invoice(
             masks[len(boxes)] = ink_mask(canvas.layers[cls], geom)
         boxes.append(FieldBox(cls, CLASS_NAMES[cls], *(float(v) for v in ink.box)))
     return Page(
-        image=image, boxes=boxes, seed=seed, scanned=scanned, layout=sheet.layout, lang=inv.lang, masks=masks
+        image=image,
+        boxes=boxes,
+        seed=seed,
+        scanned=scanned,
+        layout=sheet.layout,
+        lang=inv.lang,
+        masks=masks,
+        content=inv,
     )

@@ -12,6 +12,8 @@ import pytest
 
 from bench.samples import invoice_page
 from bench.samples import pdf as image_pdf
+from devkit.synth.pdf import text_op as _text
+from devkit.synth.pdf import write_pdf as _pdf
 from invoice_core.ocr import TextLine
 from invoice_core.reading import ReadPolicy, read_page_words
 from invoice_core.textlayer import TextLayer, TextPolicy, read_text_layer, read_text_layers, usable
@@ -20,42 +22,6 @@ from invoice_core.words import Box, Word
 SCALE = 150 / 72  # 150 DPI
 A4 = (595.0, 842.0)  # points
 REQUIREMENTS = Path(__file__).resolve().parents[2] / "functions" / "infer" / "requirements.txt"
-
-
-def _pdf(pages: list[list[bytes]], *, rotate: int = 0, size: tuple[float, float] = A4) -> bytes:
-    """A PDF written by hand: each page a list of content-stream operations, Helvetica as /F1
-    (a standard font, WinAnsi: å, ä, ö and € are single bytes)."""
-    count = len(pages)
-    objs: list[bytes] = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [%s] /Count %d >>"
-        % (b" ".join(b"%d 0 R" % (4 + 2 * i) for i in range(count)), count),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-    ]
-    for i, ops in enumerate(pages):
-        stream = b"\n".join(ops)
-        objs.append(
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %g %g] /Rotate %d"
-            b" /Resources << /Font << /F1 3 0 R >> >>"
-            b" /Contents %d 0 R >>" % (size[0], size[1], rotate, 5 + 2 * i)
-        )
-        objs.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objs, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
-    return bytes(out)
-
-
-def _text(x: float, y: float, text: str, *, size: float = 12, mode: int = 0) -> bytes:
-    """Show `text` with its baseline starting at (x, y) points (PDF space: y up from the bottom)."""
-    raw = text.encode("cp1252").replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
-    return b"BT %d Tr /F1 %g Tf %g %g Td (%s) Tj ET" % (mode, size, x, y, raw)
 
 
 INVOICE = [

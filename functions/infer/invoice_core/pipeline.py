@@ -72,6 +72,7 @@ class Analysis:
     kind: str
     pages: list[Page]
     timings_ms: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    reading: dict[str, Any] | None = None  # fields, checks, needs_review (invoice_core.extract)
 
     @property
     def detection_count(self) -> int:
@@ -147,6 +148,11 @@ def to_json(analysis: Analysis, *, request_ms: float | None = None) -> dict[str,
         body["pages"] = [{"page": number, **page} for number, page in enumerate(pages, start=1)]
     else:
         body.update(pages[0])
+    if analysis.reading is not None:
+        body.update(
+            {k: analysis.reading[k] for k in ("fields", "checks", "needs_review") if k in analysis.reading}
+        )
+        body["read"] = analysis.reading.get("read", {})
     body["timings_ms"] = timings
     return body
 

@@ -39,6 +39,9 @@ class InferOptions(BaseModel):
         None, min_length=1, max_length=100, description="class ids or names to keep"
     )
     annotate: Annotated[bool, BeforeValidator(_as_flag)] = False
+    # Read the field values (text layer or OCR around the detections). Off by default until reading
+    # meets its latency target on a scanned page (docs/extraction.md); detections alone stay fast.
+    fields: Annotated[bool, BeforeValidator(_as_flag)] = False
 
     @classmethod
     def option_names(cls) -> frozenset[str]:

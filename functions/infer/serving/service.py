@@ -49,7 +49,12 @@ def infer(
             max_bytes=settings.max_object_bytes,
         ),
     )
-    analysis = analyse(request.document(), model, settings.limits)
+    document = request.document()
+    analysis = analyse(document, model, settings.limits)
+    if request.options.fields:
+        from invoice_core.extract import read_fields  # noqa: PLC0415 - OCR's imports only when asked
+
+        analysis.reading = read_fields(analysis, document, pdf_dpi=settings.pdf_dpi)
     elapsed_ms = (time.perf_counter() - started) * 1000.0
     _record(metrics, analysis, request.source, elapsed_ms)
     logger.info(

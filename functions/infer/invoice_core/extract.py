@@ -1,0 +1,52 @@
+"""An analysed document -> its field values: the detector proposes, the words decide.
+
+Per page: the words come from the PDF's text layer when it has one, else from OCR around the
+detections (`invoice_core.reading`); regions and words share the page's reporting frame (the
+decoded image's original pixels; for a PDF, points x dpi / 72), so `read_invoice` can put the
+labels next to the values.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from invoice_core.fields import read_invoice, regions_from
+from invoice_core.pipeline import Analysis, Document
+from invoice_core.reading import read_page_words
+from invoice_core.textlayer import read_text_layer
+from invoice_core.words import Region, Word
+
+POINTS_PER_INCH = 72.0
+
+
+def read_fields(analysis: Analysis, document: Document, *, pdf_dpi: int) -> dict[str, Any]:
+    """`{"fields", "checks", "needs_review", "read": {...}}` for the whole document."""
+    started = time.perf_counter()
+    names = analysis.model.info.names
+    words: list[Word] = []
+    regions: list[Region] = []
+    sources: list[str] = []
+    for number, page in enumerate(analysis.pages, start=1):
+        sx, sy = page.image.scale
+        boxes = page.detections.boxes * np.array([sx, sy, sx, sy], dtype=np.float32)
+        found = regions_from(boxes, page.detections.scores, page.detections.class_ids, names, page=number)
+        layer = None
+        if document.kind == "pdf":  # the document already rendered inside the child's limits
+            layer = read_text_layer(document.data, number - 1, scale=pdf_dpi / POINTS_PER_INCH)
+        got = read_page_words(
+            page.image.bgr,
+            page=number,
+            regions=[r.box for r in found],
+            text_layer=layer,
+            image_scale=(sx, sy),
+        )
+        words += got.words
+        regions += found
+        sources.append(got.source)
+    answer = read_invoice(words, regions)
+    answer["read"] = {"sources": sources, "words": len(words)}
+    analysis.timings_ms["read"] = (time.perf_counter() - started) * 1000.0
+    return answer
