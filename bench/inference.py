@@ -556,7 +556,10 @@ def _targets_table(r: dict[str, Any]) -> str:
 REPORT = """# Performance of the inference function
 
 Measured by `{command}` on {date}. Every number below comes from that run;
-raw results are in `build/bench/inference.json`.
+raw results are in `build/bench/inference.json`. Other reports: the inbox pipeline under load
+([performance-inbox.md](performance-inbox.md), `make bench-inbox`), the input guards
+([hardening.md](hardening.md), `python -m bench.guards`), FP32 vs INT8 (models/demo/MODEL_CARD.md,
+`python -m bench.int8`).
 
 - **Model:** {model}
 - **Inputs:** {pages} generated invoice JPEGs, A4 at 150 and 200 DPI (1240x1754 and 1654x2339 pixels).
