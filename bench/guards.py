@@ -168,13 +168,10 @@ PROBES = (
 
 
 def _event(data: bytes, content_type: str, accept: str) -> dict[str, Any]:
+    from bench import samples  # noqa: PLC0415 - as the builders above
+
     event = json.loads((ROOT / "events" / "infer_jpeg.json").read_text(encoding="utf-8"))
-    for key, value in (("Content-Type", content_type), ("Accept", accept)):
-        event["headers"][key] = value
-        event["multiValueHeaders"][key] = [value]
-    event["body"] = base64.b64encode(data).decode()
-    event["isBase64Encoded"] = True
-    return event
+    return samples.with_binary_body(event, data, content_type, accept)
 
 
 def _probe(path: Path, content_type: str, accept: str) -> dict[str, Any]:

@@ -7,9 +7,11 @@ them here, so all consumers exercise the same bytes.
 
 from __future__ import annotations
 
+import base64
 import io
 import struct
 import zlib
+from typing import Any
 
 import cv2
 import numpy as np
@@ -123,3 +125,16 @@ def png_bomb_header(width: int = 100_000, height: int = 100_000) -> bytes:
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
     rows = zlib.compress(b"\x00" * (width + 1) * 4, 9)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+
+
+def with_binary_body(
+    event: dict[str, Any], data: bytes, content_type: str, accept: str = "*/*"
+) -> dict[str, Any]:
+    """`event` (an API Gateway proxy event) carrying `data` as its binary body, as API Gateway
+    delivers a BinaryMediaTypes body: base64 with `isBase64Encoded`."""
+    for key, value in (("Content-Type", content_type), ("Accept", accept)):
+        event["headers"][key] = value
+        event["multiValueHeaders"][key] = [value]
+    event["body"] = base64.b64encode(data).decode()
+    event["isBase64Encoded"] = True
+    return event

@@ -28,14 +28,8 @@ class Context:
 
 
 @pytest.fixture(scope="module")
-def handler(serving_model: Path) -> Iterator[ModuleType]:
-    env = {
-        "MODEL_PATH": str(serving_model),
-        "POWERTOOLS_SERVICE_NAME": "infer",
-        "POWERTOOLS_METRICS_NAMESPACE": "InvoiceYoloTest",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "AWS_DEFAULT_REGION": "eu-north-1",
-    }
+def handler(serving_model: Path, function_env: Callable[..., dict[str, str]]) -> Iterator[ModuleType]:
+    env = function_env("infer", MODEL_PATH=str(serving_model))
     with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():
             patch.setenv(key, value)

@@ -409,13 +409,7 @@ def test_metrics_and_logs_carry_model_version_and_correlation_id(call, api_event
 
 
 def _binary(api_event, data: bytes, content_type: str, accept: str = "*/*") -> dict[str, Any]:
-    event = api_event("infer_pdf")
-    for key, value in (("Content-Type", content_type), ("Accept", accept)):
-        event["headers"][key] = value
-        event["multiValueHeaders"][key] = [value]
-    event["body"] = base64.b64encode(data).decode()
-    event["isBase64Encoded"] = True
-    return event
+    return samples.with_binary_body(api_event("infer_pdf"), data, content_type, accept)
 
 
 def _refused(answer: Answer, status: int, code: str) -> dict[str, Any]:
