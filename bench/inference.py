@@ -946,7 +946,12 @@ def render(r: dict[str, Any]) -> str:
         ("handler end to end, `REDUCED_DECODE=1`", hr),
         (f"Ultralytics `YOLO(best.pt).predict(path)`, its default threads ({u.get('threads')})", u),
         (
-            f"Ultralytics, torch on the handler's {h.get('threads')} threads",
+            f"Ultralytics, torch on the handler's {h.get('threads')} threads"
+            + (
+                f" ({r['ultralytics_warm_same_threads']['rerun']})"
+                if "rerun" in r["ultralytics_warm_same_threads"]
+                else ""
+            ),
             r["ultralytics_warm_same_threads"],
         ),
     ]

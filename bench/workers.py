@@ -149,7 +149,11 @@ def ultralytics_warm(cfg: dict[str, Any]) -> dict[str, Any]:
     """`YOLO(best.pt).predict(path)` per page, warm: file in -> Results out. `threads` (optional):
     torch's thread count, for the row on the handler's thread count."""
     model, torch = _ultralytics(cfg)
+    kwargs0 = {"imgsz": cfg["imgsz"], "device": "cpu", "verbose": False}
     if cfg.get("threads"):
+        # The predictor's set-up (on the first predict) sets torch back to its own choice: set the
+        # count after it, and report what torch ran with at the end.
+        model.predict(cfg["pages"][0], **kwargs0)
         torch.set_num_threads(int(cfg["threads"]))
     kwargs = {"imgsz": cfg["imgsz"], "conf": 0.25, "rect": False, "device": "cpu", "verbose": False}
     if cfg.get("end2end"):

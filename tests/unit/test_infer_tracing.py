@@ -52,6 +52,7 @@ class FakeRecorder:
 @pytest.fixture
 def fake_sdk(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeRecorder, list[list[str]]]]:
     """`aws_xray_sdk.core` replaced by a fake module; Tracer's class-wide config reset after."""
+    Tracer._reset_config()  # Tracer caches `disabled` and the provider class-wide across tests
     recorder, patched = FakeRecorder(), []
     module = types.ModuleType("aws_xray_sdk.core")
     module.xray_recorder = recorder  # type: ignore[attr-defined]
