@@ -17,6 +17,10 @@ BENCHMARKS = {
     # FP32 vs INT8 detector: latency, mAP, parity -> models/demo/MODEL_CARD.md "FP32 and INT8"
     "int8": "bench.int8",
 }
+# What `python -m bench` (and `make bench`) runs without names: the inference benchmark, about ten
+# minutes. The inbox load test (`make bench-inbox`, five minutes of load) and the INT8 comparison
+# (`python -m bench int8`) are asked for by name.
+DEFAULT = ("inference",)
 
 
 def main() -> None:
@@ -24,10 +28,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], help="default: all")
+    parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], help="default: inference")
     parser.add_argument("--quick", action="store_true", help="fewer rounds and requests (about two minutes)")
     args = parser.parse_args()
-    for name in args.names or BENCHMARKS:
+    for name in args.names or DEFAULT:
         print(f"== {name}", flush=True)
         importlib.import_module(BENCHMARKS[name]).run(quick=args.quick)
 

@@ -4,7 +4,9 @@ patches Pillow process-wide).
 
     python -m bench.workers <task> <json-config>     # prints one JSON line: the result
 
-Tasks: handler_warm, session_run, ultralytics_warm, handler_cold, ultralytics_cold.
+Tasks: handler_warm, session_run, ultralytics_warm, handler_cold, ultralytics_cold, read_timings.
+A config's `cores` (a count) pins the process to that many CPUs before anything is imported, so
+ONNX Runtime and OCR size their thread pools to it (as on a Lambda with that many vCPUs).
 The serving tasks import only the serving stack; run them with .venv-serve's interpreter.
 """
 
@@ -144,8 +146,15 @@ def _ultralytics(cfg: dict[str, Any]) -> Any:
 
 
 def ultralytics_warm(cfg: dict[str, Any]) -> dict[str, Any]:
-    """`YOLO(best.pt).predict(path)` per page, warm: file in -> Results out."""
+    """`YOLO(best.pt).predict(path)` per page, warm: file in -> Results out. `threads` (optional):
+    torch's thread count, for the row on the handler's thread count."""
     model, torch = _ultralytics(cfg)
+    kwargs0 = {"imgsz": cfg["imgsz"], "device": "cpu", "verbose": False}
+    if cfg.get("threads"):
+        # The predictor's set-up (on the first predict) sets torch back to its own choice: set the
+        # count after it, and report what torch ran with at the end.
+        model.predict(cfg["pages"][0], **kwargs0)
+        torch.set_num_threads(int(cfg["threads"]))
     kwargs = {"imgsz": cfg["imgsz"], "conf": 0.25, "rect": False, "device": "cpu", "verbose": False}
     if cfg.get("end2end"):
         kwargs["nms"] = False
@@ -169,7 +178,7 @@ def handler_cold(cfg: dict[str, Any]) -> dict[str, Any]:
         imported = time.time()
         result = handler.lambda_handler(json.loads(Path(cfg["event"]).read_text()), _Context())
     done = time.time()
-    assert result["statusCode"] == 200
+    assert result["statusCode"] == 200, result["body"][:300]
     return {
         "cold_s": done - cfg["spawned"],
         "interpreter_s": started - cfg["spawned"],
@@ -196,14 +205,71 @@ def ultralytics_cold(cfg: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def read_timings(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The whole read per document, warm, on `cores` CPUs: detections only (POST /infer), detections
+    plus values (POST /infer?fields=1) and whole-page OCR of the same page (`ocr.read_page` on the
+    page image the handler decodes or renders; that decode is not in its time). Calls interleave
+    round by round so that load on the shared cores lands on all three alike."""
+    import contextlib  # noqa: PLC0415
+    import io  # noqa: PLC0415
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        from invoice_core import ocr  # noqa: PLC0415
+        from invoice_core.pipeline import Document, analyse  # noqa: PLC0415
+        from serving import handler  # noqa: PLC0415
+
+        model = handler.MODELS.for_request()
+        threads = handler.SETTINGS.intra_op_threads
+        ocr.warm_up(threads=threads)
+        out: dict[str, Any] = {"threads": threads}
+        for name, doc in cfg["documents"].items():
+            events = {mode: json.loads(Path(doc[mode]).read_text()) for mode in ("detect", "fields")}
+            data = Path(doc["file"]).read_bytes()
+            page = analyse(Document(data, doc["kind"]), model, handler.SETTINGS.limits).pages[0].image.bgr
+
+            def call(event: dict[str, Any]) -> dict[str, Any]:
+                result = handler.lambda_handler(event, _Context())
+                assert result["statusCode"] == 200, result["body"][:300]
+                return json.loads(result["body"])
+
+            runs: dict[str, Callable[[], Any]] = {
+                "detect": lambda e=events["detect"]: call(e),
+                "fields": lambda e=events["fields"]: call(e),
+                "page_ocr": lambda p=page: ocr.read_page(p),
+            }
+            times: dict[str, list[float]] = {mode: [] for mode in runs}
+            for fn in runs.values():
+                for _ in range(cfg["warmup"]):
+                    fn()
+            for _ in range(cfg["rounds"]):
+                for mode, fn in runs.items():
+                    start = time.perf_counter()
+                    fn()
+                    times[mode].append((time.perf_counter() - start) * 1000.0)
+            answer = call(events["fields"])
+            out[name] = {
+                **{mode: _stats(samples) for mode, samples in times.items()},
+                "fields_found": sum(1 for v in answer.get("fields", {}).values() if v not in (None, [], {})),
+                "read_sources": answer.get("read", {}).get("sources"),
+                "page_px": list(page.shape[1::-1]),
+            }
+    out["peak_rss_mb"] = _peak_rss_mb()
+    return out
+
+
 TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "handler_warm": handler_warm,
     "session_run": session_run,
     "ultralytics_warm": ultralytics_warm,
     "handler_cold": handler_cold,
     "ultralytics_cold": ultralytics_cold,
+    "read_timings": read_timings,
 }
 
 if __name__ == "__main__":
     task, config = sys.argv[1], json.loads(sys.argv[2])
+    if config.get("cores"):  # before any import sizes a thread pool
+        import os
+
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[: int(config["cores"])])
     print("RESULT " + json.dumps(TASKS[task](config)), flush=True)

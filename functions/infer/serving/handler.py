@@ -1,6 +1,7 @@
 """Inference Lambda: POST /infer and POST /infer/upload-url. Wiring only; the logic is in `service`.
 
-Built once per container at import: settings, Powertools, the ONNX session (S3 client on first use).
+Built once per container at import: settings, Powertools, the ONNX session (S3 client on first use,
+the X-Ray SDK from the container's second invocation: serving/tracing.py).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from serving import service
 from serving.errors import as_api_error
 from serving.runtime import lazy_s3_client, load_models
 from serving.settings import Settings
+from serving.tracing import DeferredXRay
 
 SETTINGS = Settings.from_env()
 logger = Logger()
-tracer = Tracer(auto_patch=False)
+tracer = Tracer(auto_patch=False, provider=DeferredXRay())  # SDK from the 2nd invocation on
 metrics = Metrics()
 app = APIGatewayRestResolver()
 s3_client = lazy_s3_client(tracer)
