@@ -142,7 +142,7 @@ serve-venv: $(SERVE_STAMP)  ## Serving-only venv (.venv-serve): the image's requ
 events: $(STAMP)  ## Regenerate events/infer_*.json (API Gateway proxy events) from template.yaml
 	$(PY) -m bench.make_events
 
-bench: $(STAMP) $(SERVE_STAMP)  ## Benchmarks; results go to docs/performance.md (and the other docs/performance-*.md)
+bench: $(STAMP) $(SERVE_STAMP)  ## Inference benchmark (about 13 min) -> docs/performance.md and the README cost table
 	$(PY) -m bench
 
 bench-inbox: $(STAMP)  ## Inbox pipeline load test (1,000 invoices, 3 workers, one killed) -> docs/performance-inbox.md
