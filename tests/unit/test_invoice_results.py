@@ -105,6 +105,17 @@ def test_get_returns_the_record_and_the_stored_answer(
     assert "announced" not in body and "result_key" not in body
 
 
+def test_an_expired_result_leaves_the_record_readable(
+    api: tuple[ModuleType, ResultStore], api_event: Callable[[str], dict[str, Any]]
+) -> None:
+    module, store = api
+    record = _record(INVOICE_ID, "done", "inbox/old.pdf")
+    assert store.save(record, {"model": {"version": "demo-3"}})
+    module.reader._s3.delete_object(Bucket=BUCKET, Key=record.result_key)  # the lifecycle rule's doing
+    status, body = _call(module, api_event("invoices_get"))
+    assert (status, body["status"], body["result"]) == (200, "done", None)
+
+
 def test_list_by_status_newest_first_with_paging(
     api: tuple[ModuleType, ResultStore],
     api_event: Callable[[str], dict[str, Any]],

@@ -60,14 +60,9 @@ def _entrypoint(args: list[str], tmp_path: Path, **env: str) -> subprocess.Compl
     )
 
 
-def test_a_pickle_payload_as_base_weights_never_runs_and_fails_clearly(
-    tmp_path: Path, tiny_dataset: Path
-) -> None:
-    marker = tmp_path / "marker"
-    evil = _evil_checkpoint(tmp_path / "base.pt", marker)
-    failure = tmp_path / "failure"
-
-    outputs = [
+def _outputs(tmp_path: Path, failure: Path) -> list[str]:
+    """Where an entrypoint run under test writes its failure file and artefacts."""
+    return [
         "--failure-file",
         str(failure),
         "--output-dir",
@@ -75,6 +70,16 @@ def test_a_pickle_payload_as_base_weights_never_runs_and_fails_clearly(
         "--model-dir",
         str(tmp_path / "m"),
     ]
+
+
+def test_a_pickle_payload_as_base_weights_never_runs_and_fails_clearly(
+    tmp_path: Path, tiny_dataset: Path
+) -> None:
+    marker = tmp_path / "marker"
+    evil = _evil_checkpoint(tmp_path / "base.pt", marker)
+    failure = tmp_path / "failure"
+
+    outputs = _outputs(tmp_path, failure)
     args = ["--data", str(tiny_dataset), "--weights", str(evil), "--epochs", "1", "--imgsz", "160", *outputs]
     done = _entrypoint(args, tmp_path)
 
@@ -150,14 +155,7 @@ def test_an_earlier_jobs_model_tarball_is_unpacked_and_checked_like_any_weights(
     channel.mkdir()
     _model_tarball(channel / "model.tar.gz", _evil_checkpoint(tmp_path / "best.pt", marker))
     failure = tmp_path / "failure"
-    outputs = [
-        "--failure-file",
-        str(failure),
-        "--output-dir",
-        str(tmp_path / "out"),
-        "--model-dir",
-        str(tmp_path / "m"),
-    ]
+    outputs = _outputs(tmp_path, failure)
     args = [
         "--data",
         str(tiny_dataset),

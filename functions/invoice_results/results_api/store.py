@@ -8,6 +8,8 @@ import json
 import re
 from typing import Any, Literal
 
+from botocore.exceptions import ClientError
+
 from apiedge.aws import aws_call, is_not_found
 from apiedge.dynamo import from_dynamo
 from apiedge.errors import ApiError, InvalidRequest
@@ -45,15 +47,13 @@ class InvoiceReader:
         return item
 
     def _result(self, key: str) -> dict[str, Any] | None:
-        from botocore.exceptions import ClientError  # noqa: PLC0415 - only to tell a missing object apart
-
-        try:
-            with aws_call("reading the result"):
+        with aws_call("reading the result"):
+            try:
                 body = self._s3.get_object(Bucket=self._settings.invoices_bucket, Key=key)["Body"].read()
-        except ApiError as exc:
-            if isinstance(exc.__cause__, ClientError) and is_not_found(exc.__cause__):
-                return None  # expired by the bucket's lifecycle rule: the record stays
-            raise
+            except ClientError as exc:
+                if is_not_found(exc):
+                    return None  # expired by the bucket's lifecycle rule: the record stays
+                raise  # aws_call maps it
         return json.loads(body)
 
     def by_status(self, status: str | None, limit: int, next_token: str | None) -> dict[str, Any]:
