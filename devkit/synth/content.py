@@ -10,6 +10,10 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from stdnum import iban, luhn
+
+from devkit.synth import families
+
 # --- labels -----------------------------------------------------------------------------------------
 # Field labels per language. A field is learnable because of these words, so each list holds only
 # phrasings a real invoice uses for that field (and never one used for another field).
@@ -26,7 +30,7 @@ FIELD_LABELS: dict[str, dict[str, tuple[str, ...]]] = {
         "title": ("INVOICE", "Invoice", "TAX INVOICE", "INVOICE"),
     },
     "sv": {
-        "invoice_number": ("Fakturanr", "Fakturanummer", "Faktura nr", "Fakturanr:", "Fakturanummer:"),
+        "invoice_number": ("Fakturanr", "Faktura nr", "Fakturanr:", "Fakturanr.", "Faktura-nr"),
         "invoice_date": ("Fakturadatum", "Datum", "Fakturadatum:"),
         "due_date": ("Förfallodatum", "Förfallodag", "Att betala senast", "Sista betalningsdag"),
         "subtotal": ("Delsumma", "Summa exkl. moms", "Netto", "Belopp exkl. moms"),
@@ -38,6 +42,32 @@ FIELD_LABELS: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
+# The held-out wording (families.WORDINGS "alternate"): other phrasings real invoices use, none of
+# them in FIELD_LABELS, so a model trained on "common" pages has never read them.
+ALT_FIELD_LABELS: dict[str, dict[str, tuple[str, ...]]] = {
+    "en": {
+        "invoice_number": ("Bill number", "Bill no.", "Invoice ref.", "Document no."),
+        "invoice_date": ("Billing date", "Date issued", "Invoiced on"),
+        "due_date": ("Payable by", "Due by", "Payment due date"),
+        "subtotal": ("Net total", "Total net", "Amount excl. VAT"),
+        "vat": ("VAT amount", "Total VAT", "VAT @ {rate}"),
+        "total_amount": ("Grand total", "Amount payable", "Total to pay"),
+        "bill_to": ("Sold to", "Invoice address", "Bill-to party"),
+        "payment": ("Remittance details", "Payment instructions"),
+    },
+    "sv": {
+        "invoice_number": ("Fakturanummer", "Fakturanummer:", "Faktura nummer"),
+        "invoice_date": ("Faktureringsdatum", "Utställd", "Fakturans datum"),
+        "due_date": ("Förfaller", "Betalas senast", "Betala senast"),
+        "subtotal": ("Nettobelopp", "Nettosumma", "Exkl. moms"),
+        "vat": ("Momsbelopp", "Summa moms", "Varav moms"),
+        "total_amount": ("Belopp att betala", "Totalt att betala", "Att betala totalt"),
+        "bill_to": ("Fakturaadress", "Mottagare"),
+        "payment": ("Betalningsinstruktioner", "Så betalar du"),
+    },
+}
+WORDING_LABELS = {"common": FIELD_LABELS, "alternate": ALT_FIELD_LABELS}
+
 # Text that looks like fields but is not one: the hard negatives.
 DISTRACTOR_LABELS: dict[str, dict[str, tuple[str, ...]]] = {
     "en": {
@@ -48,6 +78,7 @@ DISTRACTOR_LABELS: dict[str, dict[str, tuple[str, ...]]] = {
         "delivery_date": ("Delivery date", "Ship date", "Service period"),
         "terms": ("Payment terms", "Terms"),
         "ship_to": ("Ship to", "Delivery address", "Deliver to"),
+        "org_no": ("Company no.", "Company reg. no.", "Reg. no."),
     },
     "sv": {
         "customer_no": ("Kundnr", "Kundnummer", "Kund-ID"),
@@ -57,6 +88,7 @@ DISTRACTOR_LABELS: dict[str, dict[str, tuple[str, ...]]] = {
         "delivery_date": ("Leveransdatum", "Leveransvecka", "Period"),
         "terms": ("Betalningsvillkor", "Villkor"),
         "ship_to": ("Leveransadress", "Leverans till", "Godsmottagare"),
+        "org_no": ("Org.nr", "Organisationsnummer", "Org. nr"),
     },
 }
 
@@ -175,16 +207,57 @@ _MONTHS_LONG = {
     "sv": _words("januari|februari|mars|april|maj|juni|juli|augusti|september|oktober|november|december"),
 }
 
+# --- formats ----------------------------------------------------------------------------------------
+# Named as in families.DATE_FORMATS / AMOUNT_FORMATS; a page prints all its dates and amounts one way.
+
+DATE_FORMATS: dict[str, Callable[[dt.date, str], str]] = {
+    "iso": lambda d, lang: d.isoformat(),
+    "dmy_dot": lambda d, lang: f"{d.day:02d}.{d.month:02d}.{d.year}",
+    "dmy_slash": lambda d, lang: f"{d.day:02d}/{d.month:02d}/{d.year}",
+    "mdy_slash": lambda d, lang: f"{d.month:02d}/{d.day:02d}/{d.year}",
+    "month_day_year": lambda d, lang: f"{_MONTHS_LONG[lang][d.month - 1]} {d.day}, {d.year}",
+    "day_mon_year": lambda d, lang: f"{d.day} {_MONTHS[lang][d.month - 1]} {d.year}",
+    "day_month_year": lambda d, lang: f"{d.day} {_MONTHS_LONG[lang][d.month - 1]} {d.year}",
+    "yymmdd": lambda d, lang: f"{d.year % 100:02d}{d.month:02d}{d.day:02d}",
+}
+# Formats one language only uses (month-first is American/English; long month names as Swedes write them).
+_DATE_LANGS: dict[str, tuple[str, ...]] = {
+    "mdy_slash": ("en",),
+    "month_day_year": ("en",),
+    "day_month_year": ("sv",),
+}
+
+# name -> (thousands separator, decimal mark, where the currency goes)
+AMOUNT_STYLES: dict[str, tuple[str, str, str]] = {
+    "space_comma": (" ", ",", "suffix"),  # 212 880,00 kr
+    "code_prefix": (",", ".", "code"),  # SEK 212,880.00
+    "dot_comma": (".", ",", "suffix"),  # 1.234,50 EUR
+    "symbol_prefix": (",", ".", "symbol"),  # €1,234.50
+    "plain": ("", ".", "none"),  # 212880.00
+}
+_SYMBOL = {"SEK": "kr", "EUR": "€", "USD": "$", "GBP": "£"}
+# Which styles are printed for which currency ("kr1,234.50" and "1 234,50 $" are not).
+_STYLE_CURRENCIES = {
+    "space_comma": ("SEK", "EUR"),
+    "code_prefix": ("SEK", "EUR", "USD", "GBP"),
+    "dot_comma": ("SEK", "EUR"),
+    "symbol_prefix": ("EUR", "USD", "GBP"),
+    "plain": ("SEK", "EUR", "USD", "GBP"),
+}
+
 
 @dataclass(frozen=True)
 class MoneyFormat:
-    """How amounts are printed: thousands separator, decimal mark, currency and where it goes."""
+    """How amounts are printed: thousands separator, decimal mark, currency and where it goes.
+
+    `currency` is the ISO 4217 code whatever is printed; `symbol` is what is printed ("" for none)."""
 
     thousands: str
     decimal: str
     currency: str
     symbol: str
     prefix: bool
+    name: str = "space_comma"
 
     def number(self, value: float) -> str:
         """1234.5 -> '1 234,50' (or '1,234.50', ...)."""
@@ -195,58 +268,91 @@ class MoneyFormat:
     def money(self, value: float) -> str:
         """A number with its currency, where this format puts it."""
         n = self.number(value)
+        if not self.symbol:
+            return n
         return f"{self.symbol}{n}" if self.prefix else f"{n} {self.symbol}"
 
 
-def _money_format(rng: random.Random, lang: str) -> MoneyFormat:
+def _money_format(rng: random.Random, lang: str, styles: tuple[str, ...]) -> MoneyFormat:
     if lang == "sv":
         currency = rng.choice(("SEK", "SEK", "SEK", "EUR"))
     else:
         currency = rng.choice(("USD", "GBP", "EUR", "SEK"))
-    style = rng.choice((" ,", ".,", ",.", " ,") if lang == "sv" or currency == "EUR" else (",.", ",.", " ."))
-    thousands, decimal = style[0], style[1]
-    if rng.random() < 0.15:
+    allowed = [s for s in styles if currency in _STYLE_CURRENCIES[s]] or ["plain"]
+    if lang == "sv" and "space_comma" in allowed:  # the Swedish way, most of the time
+        allowed += ["space_comma"] * 3
+    name = rng.choice(allowed)
+    thousands, decimal, place = AMOUNT_STYLES[name]
+    if place != "none" and rng.random() < 0.12:  # "212880,00 kr": no thousands separator
         thousands = ""
-    symbols = {"SEK": ("kr", "SEK"), "EUR": ("€", "EUR"), "USD": ("$", "USD"), "GBP": ("£", "GBP")}[currency]
-    symbol = rng.choice(symbols)
-    prefix = symbol in ("$", "£") or (symbol == "€" and rng.random() < 0.5) or (symbol in ("USD", "GBP"))
-    if symbol in ("SEK", "EUR") and rng.random() < 0.3:
-        prefix = True
-    if prefix and len(symbol) == 3:
-        symbol += " "
-    return MoneyFormat(thousands, decimal, currency, symbol, prefix)
-
-
-def _date_formatter(rng: random.Random, lang: str) -> Callable[[dt.date], str]:
-    """One of the date styles real invoices use, fixed for the whole page."""
-    months, months_long = _MONTHS[lang], _MONTHS_LONG[lang]
-    styles: list[Callable[[dt.date], str]] = [
-        lambda d: d.isoformat(),
-        lambda d: f"{d.day:02d}/{d.month:02d}/{d.year}",
-        lambda d: f"{d.day:02d}.{d.month:02d}.{d.year}",
-        lambda d: f"{d.day} {months[d.month - 1]} {d.year}",
-        lambda d: f"{d.year % 100:02d}{d.month:02d}{d.day:02d}",
-    ]
-    if lang == "en":
-        styles += [
-            lambda d: f"{d.month:02d}/{d.day:02d}/{d.year}",
-            lambda d: f"{months_long[d.month - 1]} {d.day}, {d.year}",
-        ]
+    if place == "suffix":
+        symbol, prefix = rng.choice((_SYMBOL[currency], currency)), False
+    elif place == "code":
+        symbol, prefix = currency + " ", True
+    elif place == "symbol":
+        symbol, prefix = _SYMBOL[currency], True
     else:
-        styles += [lambda d: d.isoformat(), lambda d: f"{d.day} {months_long[d.month - 1]} {d.year}"]
-    return rng.choice(styles)
+        symbol, prefix = "", False
+    return MoneyFormat(thousands, decimal, currency, symbol, prefix, name)
 
 
-def _luhn_digit(digits: str) -> str:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch) * (2 if i % 2 == 0 else 1)
-        total += d - 9 if d > 9 else d
-    return str((10 - total % 10) % 10)
+def _date_format(rng: random.Random, lang: str, names: tuple[str, ...]) -> str:
+    """One of the date styles real invoices use, fixed for the whole page."""
+    allowed = [n for n in names if lang in _DATE_LANGS.get(n, (lang,))] or ["iso"]
+    if lang == "sv" and "iso" in allowed:  # ISO dates are the commonest on Swedish invoices
+        allowed.append("iso")
+    return rng.choice(allowed)
+
+
+# --- numbers with check digits ------------------------------------------------------------------------
+# Bankgiro, Plusgiro and OCR references end in a Luhn (mod 10) digit, IBANs carry mod 97 digits: the
+# generated ones are valid, so a reader's checks pass on generated pages (python-stdnum computes them).
 
 
 def _digits(rng: random.Random, n: int) -> str:
     return "".join(str(rng.randrange(10)) for _ in range(n))
+
+
+def with_luhn(body: str) -> str:
+    """`body` with its Luhn check digit appended."""
+    return body + luhn.calc_check_digit(body)
+
+
+def show_bankgiro(digits: str) -> str:
+    """1165206 -> 116-5206, 54567890 -> 5456-7890 (as Bankgirot prints them)."""
+    return f"{digits[:-4]}-{digits[-4:]}"
+
+
+def show_plusgiro(digits: str, grouped: bool) -> str:
+    """4123456 -> 412345-6, or grouped in pairs from the right: 41 23 45-6."""
+    body = digits[:-1]
+    if grouped:
+        pairs = [body[max(0, i - 2) : i] for i in range(len(body), 0, -2)][::-1]
+        body = " ".join(pairs)
+    return f"{body}-{digits[-1]}"
+
+
+# Swedish IBAN bank codes (first 3 BBAN digits) with their BICs; British sort-code banks likewise.
+_SE_BANKS = (("500", "ESSESESS"), ("600", "HANDSESS"), ("800", "SWEDSESS"), ("300", "NDEASESS"))
+_SE_BANKS += (("120", "DABASESX"),)
+_GB_BANKS = (("NWBK", "NWBKGB2L"), ("BARC", "BARCGB22"), ("HBUK", "HBUKGB4B"))
+_DE_BICS = ("DEUTDEFF", "COBADEFF")
+_FI_BICS = ("NDEAFIHH", "OKOYFIHH")
+
+
+def _iban_bic(rng: random.Random, country: str) -> tuple[str, str]:
+    """A valid IBAN (mod 97) of `country` and a BIC of that country (and bank, where it shows)."""
+    if country == "SE":
+        code, bic_code = rng.choice(_SE_BANKS)
+        bban = code + _digits(rng, 17)
+    elif country == "GB":
+        code, bic_code = rng.choice(_GB_BANKS)
+        bban = code + _digits(rng, 14)
+    elif country == "DE":
+        bban, bic_code = _digits(rng, 18), rng.choice(_DE_BICS)
+    else:
+        bban, bic_code = _digits(rng, 14), rng.choice(_FI_BICS)
+    return country + iban.calc_check_digits(country + "00" + bban) + bban, bic_code
 
 
 @dataclass
@@ -277,9 +383,27 @@ class LineItem:
     note: str = ""
 
 
+# The payment line labels content.py prints, and what kind of number each carries.
+PAYMENT_KINDS: dict[str, str] = {
+    "IBAN": "iban",
+    "BIC": "bic",
+    "SWIFT": "bic",
+    "Bankgiro": "bankgiro",
+    "Plusgiro": "plusgiro",
+    "OCR": "ocr",
+    "Sort code": "sort_code",
+    "Account no.": "account",
+    "Reference": "reference",
+}
+
+
 @dataclass
 class Invoice:
-    """Everything printed on one invoice, formatted for its language."""
+    """Everything printed on one invoice, formatted for its language, and the truth behind it.
+
+    The printed strings (`issued`, `total`, `payment_lines`, ...) are what the page shows; the
+    `*_iso` dates, `*_value` amounts, `money.currency` (ISO 4217) and `bank` numbers are what a
+    correct reader returns for them."""
 
     lang: str
     money: MoneyFormat
@@ -307,16 +431,47 @@ class Invoice:
     distractor_labels: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    issued_iso: str = ""
+    due_iso: str = ""
+    delivery_iso: str = ""
+    date_format: str = "iso"
+    wording: str = "common"
+    subtotal_value: float = 0.0
+    vat_value: float = 0.0
+    total_value: float = 0.0
+    bank: dict[str, str] = field(default_factory=dict)  # kind -> compact number, printed or not
+    bank_printed: dict[str, str] = field(default_factory=dict)  # kind -> as it would be printed
+
+    @property
+    def currency(self) -> str:
+        return self.money.currency
 
     def keep_items(self, n: int) -> None:
         """Keep the first `n` rows (what fits on the page) and recompute the totals so they still add up."""
         self.items = self.items[: max(1, n)]
         subtotal = round(sum(i.value for i in self.items), 2)
         vat = round(subtotal * self.vat_pct / 100, 2)
+        total = round(subtotal + vat, 2)
+        self.subtotal_value, self.vat_value, self.total_value = subtotal, vat, total
         fmt = self.money
         self.subtotal = fmt.money(subtotal) if self.currency_on[0] else fmt.number(subtotal)
         self.vat = fmt.money(vat) if self.currency_on[1] else fmt.number(vat)
-        self.total = fmt.money(round(subtotal + vat, 2))
+        self.total = fmt.money(total)
+
+    def payment_truth(self) -> dict[str, str]:
+        """The payment numbers printed on the page, by kind ("bankgiro", "ocr", "iban", "bic", ...),
+        compact (no spaces or hyphens)."""
+        out: dict[str, str] = {}
+        for label, value in self.payment_lines:
+            kind = PAYMENT_KINDS.get(label)
+            if kind is not None:
+                out[kind] = value.replace(" ", "").replace("-", "")
+        return out
+
+    def set_payment(self, kinds: list[str]) -> None:
+        """Print these kinds of payment line (from `bank`), in this order (a payment variant's choice)."""
+        label_of = {"bic": "BIC", **{k: lab for lab, k in PAYMENT_KINDS.items() if k != "bic"}}
+        self.payment_lines = [(label_of[k], self.bank_printed[k]) for k in kinds if k in self.bank_printed]
 
 
 def _party(rng: random.Random, lang: str, company: bool) -> Party:
@@ -358,7 +513,9 @@ def _party(rng: random.Random, lang: str, company: bool) -> Party:
         if lang == "sv"
         else f"+44 {rng.randrange(20, 200)} {_digits(rng, 4)} {_digits(rng, 4)}"
     )
-    org = f"{_digits(rng, 6)}-{_digits(rng, 4)}"
+    # Swedish organisation numbers end in a Luhn digit too (companies' start with 5: "556...").
+    org_digits = with_luhn("5" + rng.choice(("56", "59", "69")) + _digits(rng, 6))
+    org = f"{org_digits[:6]}-{org_digits[6:]}"
     return Party(
         name=name,
         lines=lines,
@@ -372,53 +529,72 @@ def _party(rng: random.Random, lang: str, company: bool) -> Party:
     )
 
 
-def _payment_lines(rng: random.Random, lang: str, inv_number: str) -> list[tuple[str, str]]:
-    ocr_core = _digits(rng, rng.randrange(6, 14))
-    ocr = ocr_core + _luhn_digit(ocr_core)
-    iban_country = "SE" if lang == "sv" else rng.choice(("GB", "DE", "SE", "FI"))
-    iban_body = _digits(rng, {"SE": 22, "GB": 18, "DE": 20, "FI": 16}[iban_country])
-    if iban_country == "GB":
-        iban_body = iban_body[:2] + "NWBK" + iban_body[6:]
-    iban = f"{iban_country}{iban_body}"
-    iban_spaced = " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
-    options: list[tuple[str, str]] = [
-        ("IBAN", iban_spaced if rng.random() < 0.8 else iban),
-        (
-            "BIC" if rng.random() < 0.5 else "SWIFT",
-            rng.choice(("ESSESESS", "HANDSESS", "NWBKGB2L", "DEUTDEFF", "NDEAFIHH")),
-        ),
-    ]
-    if lang == "sv":
-        options += [
-            ("Bankgiro", f"{_digits(rng, rng.choice((3, 4)))}-{_digits(rng, 4)}"),
-            ("Plusgiro", f"{_digits(rng, 2)} {_digits(rng, 2)} {_digits(rng, 2)}-{_digits(rng, 1)}"),
-            ("OCR", ocr if rng.random() < 0.6 else " ".join(ocr[i : i + 4] for i in range(0, len(ocr), 4))),
-        ]
+def _bank(rng: random.Random, lang: str, inv_number: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Every payment number the supplier has: (kind -> compact, kind -> as printed)."""
+    number_digits = "".join(c for c in inv_number if c.isdigit())
+    if len(number_digits) >= 4 and rng.random() < 0.3:  # OCR built from the invoice number, as many do
+        ocr = with_luhn(number_digits)
     else:
-        options += [
-            ("Sort code", f"{_digits(rng, 2)}-{_digits(rng, 2)}-{_digits(rng, 2)}"),
-            ("Account no.", _digits(rng, 8)),
-            ("Reference", inv_number if rng.random() < 0.5 else ocr),
-        ]
+        ocr = with_luhn(_digits(rng, rng.randrange(6, 16)))
+    iban_country = "SE" if lang == "sv" else rng.choice(("GB", "DE", "SE", "FI"))
+    iban_no, bic_no = _iban_bic(rng, iban_country)
+    bankgiro = with_luhn(str(rng.randrange(1, 10)) + _digits(rng, rng.choice((5, 6))))
+    plusgiro = with_luhn(str(rng.randrange(1, 10)) + _digits(rng, rng.randrange(3, 7)))
+    sort_code = f"{_digits(rng, 2)}-{_digits(rng, 2)}-{_digits(rng, 2)}"
+    account = _digits(rng, 8)
+    reference = number_digits if number_digits and rng.random() < 0.5 else ocr
+    compact = {
+        "iban": iban_no,
+        "bic": bic_no,
+        "bankgiro": bankgiro,
+        "plusgiro": plusgiro,
+        "ocr": ocr,
+        "sort_code": sort_code.replace("-", ""),
+        "account": account,
+        "reference": reference,
+    }
+    printed = {
+        "iban": " ".join(iban_no[i : i + 4] for i in range(0, len(iban_no), 4))
+        if rng.random() < 0.8
+        else iban_no,
+        "bic": bic_no,
+        "bankgiro": show_bankgiro(bankgiro),
+        "plusgiro": show_plusgiro(plusgiro, grouped=rng.random() < 0.5),
+        "ocr": ocr if rng.random() < 0.6 else " ".join(ocr[i : i + 4] for i in range(0, len(ocr), 4)),
+        "sort_code": sort_code,
+        "account": account,
+        "reference": reference,
+    }
+    return compact, printed
+
+
+def _payment_kinds(rng: random.Random, lang: str) -> list[str]:
+    """Which payment lines a page prints by default (a payment variant may choose others)."""
     if lang == "sv":
         # Swedish invoices lead with bankgiro + OCR; IBAN/BIC is for foreign payers.
-        picks = [options[2], options[4]] if rng.random() < 0.6 else [options[2]]
+        picks = ["bankgiro", "ocr"] if rng.random() < 0.6 else ["bankgiro"]
         if rng.random() < 0.4:
-            picks += options[:2]
+            picks += ["iban", "bic"]
         if rng.random() < 0.2:
-            picks.insert(1, options[3])
-    else:
-        picks = [options[0], options[1]] if rng.random() < 0.5 else [options[2], options[3]]
-        if rng.random() < 0.6:
-            picks.append(options[4])
+            picks.insert(1, "plusgiro")
+        return picks
+    picks = ["iban", "bic"] if rng.random() < 0.5 else ["sort_code", "account"]
+    if rng.random() < 0.6:
+        picks.append("reference")
     return picks
 
 
-def make_invoice(rng: random.Random, lang: str | None = None) -> Invoice:
-    """A random, internally consistent invoice (amounts add up)."""
+def make_invoice(rng: random.Random, lang: str | None = None, *, policy: str = "train") -> Invoice:
+    """A random, internally consistent invoice (amounts add up, check digits hold), its wording and
+    date/amount formats drawn from `policy`'s pools (families.py)."""
     lang = lang or rng.choice(("en", "sv"))
-    money = _money_format(rng, lang)
-    date_fmt = _date_formatter(rng, lang)
+    money = _money_format(rng, lang, families.pool(families.AMOUNT_FORMATS, policy))
+    date_format = _date_format(rng, lang, families.pool(families.DATE_FORMATS, policy))
+    wording = rng.choice(families.pool(families.WORDINGS, policy))
+
+    def date_fmt(d: dt.date) -> str:
+        return DATE_FORMATS[date_format](d, lang)
+
     issued = dt.date(2021, 1, 1) + dt.timedelta(days=rng.randrange(0, 1800))
     due = issued + dt.timedelta(days=rng.choice((10, 14, 15, 20, 30, 30, 30, 45, 60)))
     delivery = issued - dt.timedelta(days=rng.randrange(0, 20))
@@ -434,7 +610,6 @@ def make_invoice(rng: random.Random, lang: str | None = None) -> Invoice:
     )
     vat_pct = rng.choice((25, 25, 25, 12, 6)) if lang == "sv" else rng.choice((20, 20, 19, 24, 25, 0))
     items: list[LineItem] = []
-    subtotal = 0.0
     pool = list(_ITEMS[lang])
     rng.shuffle(pool)
     n_items = rng.choice((1, 2, 2, 3, 3, 4, 4, 5, 6, 7, 8, 10, 12, 15))
@@ -453,7 +628,6 @@ def make_invoice(rng: random.Random, lang: str | None = None) -> Invoice:
             )
         )
         amount = round(qty * price, 2)
-        subtotal += amount
         sku = f"{rng.randrange(100, 99999)}" if rng.random() < 0.7 else f"A-{rng.randrange(10, 999)}"
         note = rng.choice(
             (
@@ -479,8 +653,11 @@ def make_invoice(rng: random.Random, lang: str | None = None) -> Invoice:
             )
         )
     labels = {k: rng.choice(v) for k, v in FIELD_LABELS[lang].items()}
+    if wording != "common":
+        labels.update({k: rng.choice(v) for k, v in WORDING_LABELS[wording][lang].items()})
     labels["vat"] = labels["vat"].replace("{rate}", f"{vat_pct}%")
     company_customer = rng.random() < 0.8
+    bank, bank_printed = _bank(rng, lang, number)
     inv = Invoice(
         lang=lang,
         money=money,
@@ -501,13 +678,21 @@ def make_invoice(rng: random.Random, lang: str | None = None) -> Invoice:
         vat="",
         vat_rate=f"{vat_pct}%",
         total="",
-        payment_lines=_payment_lines(rng, lang, number),
+        payment_lines=[],
         vat_pct=vat_pct,
         currency_on=(rng.random() < 0.5, rng.random() < 0.5),
         labels=labels,
         distractor_labels={k: rng.choice(v) for k, v in DISTRACTOR_LABELS[lang].items()},
         headers={k: rng.choice(v) for k, v in TABLE_HEADERS[lang].items()},
         notes=rng.sample(NOTES[lang], k=rng.choice((0, 1, 1, 2))),
+        issued_iso=issued.isoformat(),
+        due_iso=due.isoformat(),
+        delivery_iso=delivery.isoformat(),
+        date_format=date_format,
+        wording=wording,
+        bank=bank,
+        bank_printed=bank_printed,
     )
+    inv.set_payment(_payment_kinds(rng, lang))
     inv.keep_items(len(items))
     return inv

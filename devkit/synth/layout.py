@@ -1,8 +1,14 @@
-"""Where things go on the page: page styles, the four header layouts, table, totals, payment and footer.
+"""Where things go on the page: page styles, header blocks, table, totals, payment variants and footer.
 
 Every size is in "design pixels" of a 1240×1754 page (A4 at 150 DPI) times `Style.u`, so a smaller
-page is the same invoice shrunk. Blocks are placed through `Page.place`, which refuses overlaps, so a
+page is the same invoice shrunk. Blocks are placed through `Sheet.place`, which refuses overlaps, so a
 field's box never holds another block's ink.
+
+Box convention (what each field's ink is, hence its box): a key-value field is its label and its
+value as drawn, whatever the gap between them (inline, in columns 200+ px apart, stacked in a cell);
+cell borders around them are not part of it. Where no label is printed (the `no_label` family) the
+box is the value alone. The payment field is the whole payment block: heading, every line, and the
+frames and fill of a slip's or block's boxes.
 """
 
 from __future__ import annotations
@@ -15,13 +21,14 @@ from dataclasses import dataclass, field
 
 from PIL import ImageFont
 
-from devkit.synth import fonts
+from devkit.synth import families, fonts
 from devkit.synth.canvas import Block, Color
 from devkit.synth.content import Invoice, LineItem
 from devkit.synth.fields import CLASS_NAMES
 
 CLS = {name: i for i, name in enumerate(CLASS_NAMES)}
-LAYOUTS: tuple[str, ...] = ("meta_right", "meta_left", "meta_under", "meta_grid")
+LAYOUTS: tuple[str, ...] = tuple(families.HEADER_FAMILIES)  # every header family, trained or held out
+PAYMENTS: tuple[str, ...] = tuple(families.PAYMENT_VARIANTS)
 Font = ImageFont.FreeTypeFont
 
 
@@ -62,9 +69,9 @@ def _color(h: float, lightness: float, sat: float) -> Color:
     return (round(r * 255), round(g * 255), round(b * 255))
 
 
-def make_style(rng: random.Random, u: float) -> Style:
-    """Random typography and colours for one page."""
-    fams = fonts.families()
+def make_style(rng: random.Random, u: float, policy: str = "train") -> Style:
+    """Random typography and colours for one page, its fonts from `policy`'s pool (families.py)."""
+    fams = families.font_pool(policy)
     body = rng.choice(fams)
     head = body if rng.random() < 0.6 else rng.choice(fams)
     g = rng.randrange(0, 55)
@@ -213,6 +220,7 @@ class Sheet:
     top: float
     bottom: float
     layout: str = ""
+    payment: str = ""
     placed: list[Placed] = field(default_factory=list)
     rects: list[tuple[float, float, float, float]] = field(default_factory=list)
 
@@ -459,6 +467,136 @@ def grid_block(s: Sheet, cells: list[Block], ncols: int) -> Block:
     return out
 
 
+def label_column_block(s: Sheet, items: list[tuple[str, str, int | None]]) -> Block:
+    """Labels in one column, values in another 200-340 design px to their right (left- or right-aligned)."""
+    st, rng = s.st, s.rng
+    lf = st.f(rng.uniform(0.9, 1.0), bold=st.label_bold)
+    vf = st.f(rng.uniform(0.95, 1.05), bold=rng.random() < 0.35)
+    col = max(lf.getlength(st.label(lab)) for lab, _, _ in items) + st.px(rng.uniform(200, 340))
+    right = col + max(vf.getlength(v) for _, v, _ in items) if rng.random() < 0.4 else 0.0
+    rows = [
+        kv(
+            st.label(lab),
+            val,
+            style="columns",
+            lf=lf,
+            vf=vf,
+            lc=st.label_color,
+            vc=st.ink,
+            gap=0,
+            col=col,
+            right=right,
+            field=cls,
+        )
+        for lab, val, cls in items
+    ]
+    pitch = max(line_height(lf), line_height(vf)) * st.spacing * rng.uniform(1.05, 1.4)
+    return _rows(rows, pitch, max(1.0, st.px(4)))
+
+
+def header_cells_block(s: Sheet, items: list[tuple[str, str, int | None]], width: float) -> Block:
+    """A bordered two-row table: labels in the top cells, each value in the cell under its label.
+
+    A field is its label and its value; the borders and the rule between them are not."""
+    st, rng = s.st, s.rng
+    lf = st.f(rng.uniform(0.75, 0.9), bold=st.label_bold or rng.random() < 0.5)
+    vf = st.f(rng.uniform(0.95, 1.1), bold=rng.random() < 0.3)
+    pad = st.px(rng.uniform(7, 14))
+    labels = [st.label(lab, colon=False) for lab, _, _ in items]
+    need = [
+        max(lf.getlength(lab), vf.getlength(v)) + 2 * pad
+        for lab, (_, v, _) in zip(labels, items, strict=True)
+    ]
+    extra = max(0.0, width - sum(need)) / len(need) if rng.random() < 0.6 else 0.0
+    widths = [w + extra for w in need]
+    la, ld = fonts.metrics(lf)
+    va, vd = fonts.metrics(vf)
+    head_h = la + ld + 2 * pad * rng.uniform(0.6, 1.0)
+    row_h = va + vd + 2 * pad
+    out = Block()
+    color = st.muted if rng.random() < 0.6 else st.ink
+    lw = max(1, round(st.px(rng.uniform(1, 2))))
+    shade = rng.random() < 0.5
+    total_w = sum(widths)
+    if shade:
+        out.rect((0, 0, total_w, head_h), fill=st.accent_light)
+    x = 0.0
+    centred = rng.random() < 0.3
+    for lab, (_, val, cls), w in zip(labels, items, widths, strict=True):
+        lx = x + (w - lf.getlength(lab)) / 2 if centred else x + pad
+        vx = x + (w - vf.getlength(val)) / 2 if centred else x + pad
+        out.text(lx, (head_h - la - ld) / 2 + la, lab, lf, st.label_color, field=cls)
+        out.text(vx, head_h + pad + va, val, vf, st.ink, field=cls)
+        x += w
+    for y in (0, head_h, head_h + row_h):
+        out.line((0, y, total_w, y), fill=color, width=lw)
+    x = 0.0
+    for w in [0.0, *widths]:
+        x += w
+        out.line((x, 0, x, head_h + row_h), fill=color, width=lw)
+    return out
+
+
+def inline_lines(s: Sheet, items: list[tuple[str, str, int | None]], width: float) -> Block:
+    """'Invoice No. 12345' on one line, one to three such pairs a line, `width` wide at most."""
+    st, rng = s.st, s.rng
+    lf = st.f(rng.uniform(0.9, 1.05), bold=st.label_bold)
+    vf = st.f(rng.uniform(0.95, 1.05), bold=rng.random() < 0.4)
+    space = st.px(rng.uniform(6, 14))
+    pairs = [
+        kv(
+            st.label(lab),
+            val,
+            style="inline",
+            lf=lf,
+            vf=vf,
+            lc=st.label_color,
+            vc=st.ink,
+            gap=space,
+            field=cls,
+        )
+        for lab, val, cls in items
+    ]
+    per_line = rng.choice((1, 2, 2, 3, 3))
+    sep_gap = st.px(rng.uniform(30, 80))
+    sep = rng.choice(("", "", "|", "·", "•"))
+    sep_font = st.f(1.0)
+    lines: list[Block] = []
+    cur, x, n = Block(), 0.0, 0
+    for b in pairs:
+        if n and (n >= per_line or x + sep_gap + b.w > width):
+            lines.append(cur)
+            cur, x, n = Block(), 0.0, 0
+        if n:
+            if sep:  # a separator mark halfway between two pairs: not a field
+                cur.text(x + sep_gap / 2, 0, sep, sep_font, st.muted, anchor="ms")
+            x += sep_gap
+        cur.add(b, x - b.x1, 0)
+        x += b.w
+        n += 1
+    lines.append(cur)
+    pitch = max(line_height(lf), line_height(vf)) * st.spacing * rng.uniform(1.1, 1.5)
+    return _rows(lines, pitch, max(1.0, st.px(6)))
+
+
+def no_label_block(s: Sheet, align: str) -> Block:
+    """The title as a heading with the invoice number and date under it, no label at all.
+
+    Their boxes are the values alone (there is no label to include)."""
+    st, rng, inv = s.st, s.rng, s.inv
+    tf = st.f(rng.uniform(1.8, 3.0), bold=rng.random() < 0.8, head=True)
+    vf = st.f(rng.uniform(1.0, 1.3), bold=rng.random() < 0.5)
+    title = text_lines([(inv.labels["title"], tf, st.accent if rng.random() < 0.5 else st.ink)], align=align)
+    number = inv.number if rng.random() < 0.6 or inv.number.startswith("#") else f"#{inv.number}"
+    values = [
+        text_lines([(number, vf, st.ink)], align=align, field=CLS["invoice_number"]),
+        text_lines([(inv.issued, vf, st.ink)], align=align, field=CLS["invoice_date"]),
+    ]
+    if rng.random() < 0.3:
+        values.reverse()
+    return stack([title, *values], st.px(rng.uniform(8, 18)), align=align)
+
+
 # --- table ----------------------------------------------------------------------------------------------
 
 
@@ -635,6 +773,10 @@ def totals_block(s: Sheet, params: dict) -> Block:
             (st.label(label), inv.money.number(params["extra_value"]), None, lf, vf),
         )
     rows.append((st.label(inv.labels["total_amount"]), inv.total, CLS["total_amount"], tf, tf))
+    if not inv.money.symbol:  # plain amounts: the currency on a line of its own (not a field)
+        rows.insert(
+            0, (st.label("Valuta" if inv.lang == "sv" else "Currency"), inv.money.currency, None, lf, vf)
+        )
     if params["style"] == "row":
         cells = [
             kv(
@@ -717,14 +859,23 @@ def totals_params(rng: random.Random) -> dict:
 
 
 def payment_block(s: Sheet, params: dict) -> Block:
-    """Bank giro / OCR / IBAN lines, with the block's heading: the `payment_reference` field."""
+    """The payment details (the `payment_reference` field), drawn as the page's payment variant asks:
+    rows under a heading ('bottom'/'side'), a strip of cells, a payment slip, a row of framed cells
+    ('boxed') or a framed bank-details block ('iban')."""
+    style = params["style"]
+    if style == "slip":
+        return _slip(s, params)
+    if style == "boxed":
+        return _boxed_cells(s, params)
+    if style == "iban":
+        return _iban_block(s, params)
     st, inv = s.st, s.inv
     cls = CLS["payment_reference"]
     lf = st.f(params["scale"], bold=st.label_bold)
     vf = st.f(params["scale"], bold=params["value_bold"])
     heading = inv.labels["payment"] if params["heading"] else None
     hf = st.f(params["scale"] * 1.02, bold=True)
-    if params["style"] == "strip":
+    if style == "strip":
         cells = [
             kv(
                 lab,
@@ -749,8 +900,19 @@ def payment_block(s: Sheet, params: dict) -> Block:
             out.add(c, x - c.x1, -c.y1)
             x += c.w + st.px(params["gap"] * 1.5)
         return out
-    gap = st.px(params["gap"])
-    col = max(lf.getlength(st.label(lab)) for lab, _ in inv.payment_lines) + gap
+    body = _payment_rows(s, params, inv.payment_lines, lf=lf, vf=vf, cls=cls)
+    if not heading:
+        return body
+    h = text_lines([(heading, hf, st.ink)], field=cls)
+    return stack([h, body], st.px(params["head_gap"]))
+
+
+def _payment_rows(
+    s: Sheet, params: dict, lines: list[tuple[str, str]], *, lf: Font, vf: Font, cls: int | None
+) -> Block:
+    """Label/value rows (columns or inline) on a regular pitch."""
+    st = s.st
+    col = max(lf.getlength(st.label(lab)) for lab, _ in lines) + st.px(params["gap"])
     rows = [
         kv(
             st.label(lab),
@@ -764,24 +926,231 @@ def payment_block(s: Sheet, params: dict) -> Block:
             col=col,
             field=cls,
         )
-        for lab, val in inv.payment_lines
+        for lab, val in lines
     ]
-    body = _rows(rows, max(line_height(lf), line_height(vf)) * st.spacing, max(1.0, st.px(4)))
-    if not heading:
-        return body
-    h = text_lines([(heading, hf, st.ink)], field=cls)
-    return stack([h, body], st.px(params["head_gap"]))
+    return _rows(rows, max(line_height(lf), line_height(vf)) * st.spacing, max(1.0, st.px(4)))
 
 
-def payment_params(rng: random.Random) -> dict:
+def _amount_cell(s: Sheet) -> tuple[str, str]:
+    """The amount to pay as a payment slip prints it: the total, in its own labelled box."""
+    inv = s.inv
+    label = s.rng.choice(("Belopp", "Kronor", "Summa") if inv.lang == "sv" else ("Amount", "Amount to pay"))
+    if inv.money.currency == "SEK" and inv.lang == "sv" and label == "Kronor":
+        return label, inv.money.number(inv.total_value)
+    return label, inv.money.money(inv.total_value) if inv.money.symbol else inv.money.number(inv.total_value)
+
+
+def _framed_cells(
+    s: Sheet,
+    cells: list[tuple[str, str]],
+    widths: list[float],
+    *,
+    lf: Font,
+    vf: Font,
+    pad: float,
+    lw: int,
+    fill: Color | None,
+    line: Color,
+    cls: int,
+    gap: float,
+) -> Block:
+    """Cells side by side, each a frame with a small label at its top-left and the value under it."""
+    st = s.st
+    la, ld = fonts.metrics(lf)
+    va, vd = fonts.metrics(vf)
+    h = pad + la + ld + st.px(4) + va + vd + pad
+    out = Block()
+    x = 0.0
+    for (lab, val), w in zip(cells, widths, strict=True):
+        if fill is not None:
+            out.rect((x, 0, x + w, h), fill=fill, field=cls)
+        out.rect((x, 0, x + w, h), outline=line, width=lw, field=cls)
+        out.text(x + pad * 0.6, pad * 0.6 + la, lab, lf, st.label_color, field=cls)
+        out.text(x + pad, h - pad - vd, val, vf, st.ink, field=cls)
+        x += w + gap
+    return out
+
+
+def _slip(s: Sheet, params: dict) -> Block:
+    """A payment slip across the page: a title line, then framed fields (payee, Bankgiro/Plusgiro or
+    IBAN, OCR or reference, amount) on a tinted band. All of it is the payment field."""
+    st, rng, inv = s.st, s.rng, s.inv
+    cls = CLS["payment_reference"]
+    width = s.content_w * rng.uniform(0.9, 1.0)
+    lf = st.f(params["scale"] * 0.72)
+    vf = st.f(params["scale"] * 1.1, bold=params["value_bold"])
+    pad = st.px(rng.uniform(8, 14))
+    payee = "Betalningsmottagare" if inv.lang == "sv" else "Payee"
+    cells = [(lab, val) for lab, val in inv.payment_lines] + [_amount_cell(s)]
+    if rng.random() < 0.6:
+        cells.insert(0, (payee, inv.supplier.name))
+    need = [max(lf.getlength(a), vf.getlength(b)) + 2 * pad for a, b in cells]
+    gap = st.px(rng.uniform(6, 16))
+    while sum(need) + gap * (len(need) - 1) > width and len(cells) > 2:  # the payee goes first
+        del cells[0], need[0]
+    spare = max(0.0, width - sum(need) - gap * (len(need) - 1))
+    widths = [w + spare / len(need) for w in need]
+    band_fill = st.accent_light if params["fill"] else None
+    body = _framed_cells(
+        s,
+        cells,
+        widths,
+        lf=lf,
+        vf=vf,
+        pad=pad,
+        lw=max(1, round(st.px(1.5))),
+        fill=(255, 255, 255) if band_fill else None,
+        line=st.ink,
+        cls=cls,
+        gap=gap,
+    )
+    title = params["slip_title"][inv.lang]
+    tf = st.f(params["scale"] * 0.95, bold=True)
+    head = text_lines([(title, tf, st.ink)], field=cls)
+    inner = stack([head, body], st.px(rng.uniform(8, 14)))
+    if band_fill is None:
+        return inner
+    out = Block()
+    m = st.px(rng.uniform(10, 18))
+    out.rect((inner.x1 - m, inner.y1 - m, inner.x2 + m, inner.y2 + m), fill=band_fill, field=cls)
+    out.add(inner)
+    return out
+
+
+def _boxed_cells(s: Sheet, params: dict) -> Block:
+    """A row of small framed cells sharing their borders, label at the top-left of each, value under
+    it: payment lines and the amount, as some footers print them."""
+    st, rng, inv = s.st, s.rng, s.inv
+    cls = CLS["payment_reference"]
+    lf = st.f(params["scale"] * 0.7)
+    vf = st.f(params["scale"] * 0.95, bold=params["value_bold"])
+    pad = st.px(rng.uniform(6, 10))
+    cells = [(st.label(lab, colon=False), val) for lab, val in inv.payment_lines] + [_amount_cell(s)]
+    need = [max(lf.getlength(a), vf.getlength(b)) + 2 * pad for a, b in cells]
+    spare = max(0.0, s.content_w * rng.uniform(0.6, 1.0) - sum(need))
+    widths = [w + spare / len(need) for w in need]
+    return _framed_cells(
+        s,
+        cells,
+        widths,
+        lf=lf,
+        vf=vf,
+        pad=pad,
+        lw=max(1, round(st.px(1))),
+        fill=st.accent_light if params["fill"] else None,
+        line=st.muted if rng.random() < 0.5 else st.ink,
+        cls=cls,
+        gap=0.0,
+    )
+
+
+_BANK_NAMES = {
+    "ESSESESS": "SEB",
+    "HANDSESS": "Handelsbanken",
+    "SWEDSESS": "Swedbank",
+    "NDEASESS": "Nordea",
+    "DABASESX": "Danske Bank",
+    "NWBKGB2L": "NatWest",
+    "BARCGB22": "Barclays",
+    "HBUKGB4B": "HSBC UK",
+    "DEUTDEFF": "Deutsche Bank",
+    "COBADEFF": "Commerzbank",
+    "NDEAFIHH": "Nordea",
+    "OKOYFIHH": "OP",
+}
+
+
+def _iban_block(s: Sheet, params: dict) -> Block:
+    """A framed bank-details block: heading, account holder, bank, IBAN, BIC (and a reference)."""
+    st, rng, inv = s.st, s.rng, s.inv
+    cls = CLS["payment_reference"]
+    lf = st.f(params["scale"], bold=st.label_bold)
+    vf = st.f(params["scale"], bold=params["value_bold"])
+    holder = (
+        ("Kontohavare", "Mottagare")
+        if inv.lang == "sv"
+        else ("Account holder", "Account name", "Beneficiary")
+    )
+    bank = "Bank"
+    lines = [(rng.choice(holder), inv.supplier.name)]
+    if inv.bank.get("bic") in _BANK_NAMES:
+        lines.append((bank, _BANK_NAMES[inv.bank["bic"]]))
+    lines += inv.payment_lines
+    body = _payment_rows(s, params, lines, lf=lf, vf=vf, cls=cls)
+    hf = st.f(params["scale"] * 1.02, bold=True)
+    inner = stack(
+        [text_lines([(inv.labels["payment"], hf, st.ink)], field=cls), body], st.px(params["head_gap"])
+    )
+    out = Block()
+    m = st.px(rng.uniform(10, 18))
+    out.rect(
+        (inner.x1 - m, inner.y1 - m, inner.x2 + m, inner.y2 + m),
+        fill=st.accent_light if params["fill"] else None,
+        outline=st.muted if rng.random() < 0.6 else st.ink,
+        width=max(1, round(st.px(1.5))),
+        field=cls,
+    )
+    out.add(inner)
+    return out
+
+
+def refs_block(s: Sheet) -> Block:
+    """Several reference numbers that are not the payment reference (customer, order and
+    organisation numbers, your reference): look-alikes printed near the payment block."""
+    st, rng, inv = s.st, s.rng, s.inv
+    dl = inv.distractor_labels
+    rows = [
+        (dl["customer_no"], inv.customer_no),
+        (dl["order_no"], inv.order_no),
+        (dl["org_no"], inv.supplier.org_no),
+        (dl["your_ref"], inv.your_ref),
+    ]
+    rng.shuffle(rows)
+    rows = rows[: rng.choice((2, 3, 3, 4))]
+    lf = st.f(rng.uniform(0.85, 1.0), bold=st.label_bold)
+    vf = st.f(rng.uniform(0.85, 1.0))
+    params = {"gap": rng.uniform(20, 40), "kv": rng.choice(("columns", "inline"))}
+    return _payment_rows(s, params, rows, lf=lf, vf=vf, cls=None)
+
+
+# Which payment lines each variant prints (None: the invoice's own choice); drawn per page.
+def payment_kinds(rng: random.Random, lang: str, variant: str) -> list[str] | None:
+    if variant == "slip":
+        if lang == "sv":
+            return ["plusgiro" if rng.random() < 0.2 else "bankgiro", "ocr"]
+        return ["iban", "bic", "reference"]
+    if variant == "iban_block":
+        return ["iban", "bic"] + (["ocr" if lang == "sv" else "reference"] if rng.random() < 0.5 else [])
+    if variant == "boxed_footer":
+        if lang == "sv":
+            return ["bankgiro", "ocr"] + (["iban"] if rng.random() < 0.3 else [])
+        return ["iban", "bic", "reference"] if rng.random() < 0.6 else ["sort_code", "account", "reference"]
+    return None
+
+
+def payment_params(rng: random.Random, variant: str = "lines") -> dict:
+    style = {
+        "lines": rng.choice(("bottom", "bottom", "side")),
+        "strip": "strip",
+        "slip": "slip",
+        "iban_block": "iban",
+        "multi_ref": "bottom",
+        "boxed_footer": "boxed",
+    }[variant]
     return {
-        "style": rng.choice(("bottom", "bottom", "side", "strip")),
+        "style": style,
+        "place": rng.choice(("bottom", "side")) if style == "iban" else style,
         "scale": rng.uniform(0.85, 1.0),
         "value_bold": rng.random() < 0.3,
         "heading": rng.random() < 0.7,
         "kv": rng.choice(("columns", "inline")),
         "gap": rng.uniform(20, 40),
         "head_gap": rng.uniform(6, 16),
+        "fill": rng.random() < 0.6,
+        "slip_title": {
+            "sv": rng.choice(("INBETALNING/GIRERING AVI", "Inbetalningskort", "BANKGIRO", "Betalningsavi")),
+            "en": rng.choice(("PAYMENT SLIP", "Giro payment slip", "Remittance slip")),
+        },
     }
 
 

@@ -61,12 +61,15 @@ def text_op(x: float, y: float, text: str, *, size: float = 12, mode: int = 0) -
     return b"BT %d Tr /F1 %g Tf %g %g Td (%s) Tj ET" % (mode, size, x, y, raw)
 
 
-def born_digital_invoice(seed: int) -> tuple[bytes, Invoice]:
-    """The invoice of `seed` as a one-page born-digital PDF, and what it prints."""
+def born_digital_invoice(
+    seed: int, *, layout: str | None = None, policy: str = "train", payment: str | None = None
+) -> tuple[bytes, Invoice]:
+    """The invoice of `seed` as a one-page born-digital PDF, and what it prints (the arguments as
+    `render_invoice` takes them)."""
     rng = random.Random(seed)  # noqa: S311 - reproducible documents, not secrets
     np.random.default_rng(rng.getrandbits(64))  # the renderer's draws, in the same order
-    inv = make_invoice(rng)
-    sheet = compose(inv, rng, *PAGE_PX, None)
+    inv = make_invoice(rng, policy=policy)
+    sheet = compose(inv, rng, *PAGE_PX, layout, policy=policy, payment=payment)
     ops = []
     for placed in sheet.placed:
         for op in placed.block.ops:

@@ -51,6 +51,18 @@ class Page:
     lang: str
     masks: dict[int, np.ndarray] = field(default_factory=dict)
     content: Invoice | None = None  # what is printed (the truth a reader is checked against)
+    # What the page is made of, by families.py's names, so an evaluation can break results down.
+    policy: str = "train"
+    payment: str = ""
+    wording: str = ""
+    font: str = ""  # the body text's family (headings use `head_font`)
+    head_font: str = ""
+    degradation: str = ""
+
+    @property
+    def family(self) -> str:
+        """The header layout family (same as `layout`)."""
+        return self.layout
 
 
 def _print_and_scan(
@@ -89,11 +101,15 @@ def render_invoice(
     scanned: bool | None = None,
     with_masks: bool = False,
     layout: str | None = None,
+    policy: str = "train",
+    payment: str | None = None,
 ) -> Page:
     """Render the invoice for `seed` (same arguments, same pixels).
 
-    `scanned=None` gives the scanner look to a fraction of seeds. With `with_masks=True`,
-    `page.masks[i]` is the ink (bool, height×width) of the field in `page.boxes[i]`.
+    `policy` ("train", "held_out", "any") picks the pools the page's header family, payment variant,
+    wording and fonts come from (families.py); `layout`/`payment` force one. `scanned=None` gives the
+    scanner look to a fraction of seeds. With `with_masks=True`, `page.masks[i]` is the ink (bool,
+    height×width) of the field in `page.boxes[i]`.
     """
     if width < 64 or height < 64:
         raise ValueError(f"page too small: {width}x{height} (need at least 64x64)")
@@ -101,8 +117,8 @@ def render_invoice(
     nrng = np.random.default_rng(rng.getrandbits(64))
     if scanned is None:
         scanned = rng.random() < SCANNED_FRACTION
-    inv = make_invoice(rng)
-    sheet = compose(inv, rng, width, height, layout)
+    inv = make_invoice(rng, policy=policy)
+    sheet = compose(inv, rng, width, height, layout, policy=policy, payment=payment)
     paper = (255, 255, 255)
     if not scanned and rng.random() < 0.3:  # off-white printer paper: grey or warm, never tinted
         r = rng.randrange(242, 256)
@@ -112,6 +128,7 @@ def render_invoice(
         canvas.paint(p.block, p.dx, p.dy)
 
     image, geom = _print_and_scan(canvas.image, rng, nrng, scanned=scanned, paper=paper, u=sheet.st.u)
+    degradation = "scan" if scanned else ("clean" if image is canvas.image else "print")
 
     boxes: list[FieldBox] = []
     masks: dict[int, np.ndarray] = {}
@@ -131,4 +148,10 @@ def render_invoice(
         lang=inv.lang,
         masks=masks,
         content=inv,
+        policy=policy,
+        payment=sheet.payment,
+        wording=inv.wording,
+        font=sheet.st.body.name,
+        head_font=sheet.st.head.name,
+        degradation=degradation,
     )

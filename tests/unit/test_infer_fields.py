@@ -56,7 +56,8 @@ def _answer(handler: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
 def test_a_born_digital_pdf_is_read_from_its_text_layer(
     handler: ModuleType, api_event: Callable[[str], dict[str, Any]]
 ) -> None:
-    pdf, printed = born_digital_invoice(2026)
+    # A labelled header (the reader needs a label to take an invoice number; no_label pages have none).
+    pdf, printed = born_digital_invoice(2026, layout="meta_right")
     event = _with_fields(api_event("infer_pdf"))
     event["body"], event["isBase64Encoded"] = base64.b64encode(pdf).decode(), True
     body = _answer(handler, event)
