@@ -2,7 +2,7 @@
 
     page = render_invoice(seed, width=1240, height=1754, scanned=None, with_masks=False, policy="train")
     data_yaml = generate_dataset(out_dir, n_train=400, n_val=100, n_held_out=100, seed=0, workers=2)
-    python -m devkit.synth --out DIR --train N --val N [--held-out N --seed S --width W --height H --workers K]
+    python -m devkit.synth --out DIR --train N --val N [--held-out N --seed S --width W --workers K]
     python -m devkit.synth sample --out page.jpg --seed S [--policy held_out --layout F --payment P]
 
 Header layout families, payment variants, label wordings and fonts have names, and each is TRAIN or
