@@ -85,7 +85,7 @@ def page_record(page: Page, split: str, name: str) -> dict[str, object]:
 def _job(task: tuple[Path, str, int, int, int, int, tuple[int, int]]) -> dict[str, object]:
     root, split, index, seed, width, height, quality = task
     ps = page_seed(seed, split, index)
-    page = render_invoice(ps, width=width, height=height, policy=SPLIT_POLICY[split])
+    page = render_invoice(ps, width=width, height=height, policy=SPLIT_POLICY[split], vary_dpi=True)
     name = f"{split}_{index:06d}"
     save_page(
         page,

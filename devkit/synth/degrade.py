@@ -1,10 +1,12 @@
-"""What printing and scanning do to a page: slight rotation/skew, tinted paper, uneven light, blur, grain.
+"""What printing, scanning, photographing and faxing do to a page: rotation/skew or a perspective
+warp, tinted paper, uneven light and shadows, blur, grain, binarisation and streaks.
 
-The geometry is one affine map in continuous pixel coordinates (a pixel's centre at +0.5). The page
-is warped with OpenCV (fast); the fields' ink layers with PIL, whose windowed warps sample exactly the
-points a whole-layer warp does, so boxes equal the extent of the warped ink masks. Both are bilinear
-with the same map, so the ink they place differs by well under a pixel. All randomness comes from a
-numpy `Generator` seeded by the page; all pixel work is vectorised (no per-pixel Python loops).
+The geometry is one projective map (affine for print and scan, perspective for a phone photo) in
+continuous pixel coordinates (a pixel's centre at +0.5). The page is warped with OpenCV (fast); the
+fields' ink layers with PIL, whose windowed warps sample exactly the points a whole-layer warp does,
+so boxes equal the extent of the warped ink masks. Both are bilinear with the same map, so the ink
+they place differs by well under a pixel. All randomness comes from a numpy `Generator` seeded by the
+page; all pixel work is vectorised (no per-pixel Python loops).
 """
 
 from __future__ import annotations
@@ -41,19 +43,23 @@ def _warp(
     m = _shift(-0.5, -0.5) @ inverse @ _shift(0.5, 0.5)
     if isinstance(border, int):
         border = (border,) * 3
-    return cv2.warpAffine(
-        arr,
-        m[:2],
-        size,
-        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=tuple(float(v) for v in border),
-    )
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    value = tuple(float(v) for v in border)
+    if _is_affine(m):
+        return cv2.warpAffine(
+            arr, m[:2], size, flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=value
+        )
+    return cv2.warpPerspective(arr, m, size, flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=value)
+
+
+def _is_affine(m: np.ndarray) -> bool:
+    return bool(np.allclose(m[2], (0.0, 0.0, 1.0), atol=1e-12))
 
 
 @dataclass(frozen=True)
 class Geometry:
-    """A forward affine map, page pixel -> output pixel, as a 3×3 matrix (continuous coordinates)."""
+    """A forward map, page pixel -> output pixel, as a 3×3 matrix (continuous coordinates): affine,
+    or projective (a photo's perspective) when its last row is not (0, 0, 1)."""
 
     matrix: np.ndarray
 
@@ -77,6 +83,35 @@ class Geometry:
         back = np.array([[scale, 0, cx + shift[0]], [0, scale, cy + shift[1]], [0, 0, 1]], dtype=float)
         return cls(back @ rot @ sh @ _shift(-cx, -cy))
 
+    @classmethod
+    def perspective(
+        cls, rng: np.random.Generator, width: int, height: int, max_inset: float, max_deg: float
+    ) -> Geometry:
+        """A phone photo's view: the page a trapezium inside the frame (its top and bottom edges
+        pulled in by different amounts, as when the phone leans), a little rotation.
+
+        Top and bottom stay near level (a line of text stays a line): axis-aligned boxes of wide
+        fields would otherwise grow into their neighbours' rows."""
+        src = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
+        top, bottom = rng.uniform(0.005, max_inset, size=2) * width  # how far each edge's ends come in
+        shift = rng.uniform(-0.3, 0.3, size=2) * (top, bottom)  # the trapezium leans left or right
+        ys = rng.uniform(0.005, max_inset, size=2) * height  # margins above and below the page
+        tilt = rng.uniform(-0.002, 0.002, size=2) * width  # top/bottom edges barely off level
+        dst = np.array(
+            [
+                [top + shift[0], ys[0] + tilt[0]],
+                [width - top + shift[0], ys[0] - tilt[0]],
+                [width - bottom + shift[1], height - ys[1] - tilt[1]],
+                [bottom + shift[1], height - ys[1] + tilt[1]],
+            ]
+        )
+        theta = math.radians(rng.uniform(-max_deg, max_deg))
+        c, s = math.cos(theta), math.sin(theta)
+        centre = np.array([width / 2, height / 2])
+        dst = (dst - centre) @ np.array([[c, s], [-s, c]]) + centre
+        m = cv2.getPerspectiveTransform(src, dst.astype(np.float32)).astype(float)
+        return cls(m / m[2, 2])
+
     @property
     def is_identity(self) -> bool:
         return bool(np.allclose(self.matrix, np.eye(3)))
@@ -90,7 +125,10 @@ class Geometry:
     def points(self, xy: np.ndarray) -> np.ndarray:
         """Map N×2 continuous coordinates."""
         m = self.matrix
-        return xy @ m[:2, :2].T + m[:2, 2]
+        out = xy @ m[:2, :2].T + m[:2, 2]
+        if _is_affine(m):
+            return out
+        return out / (xy @ m[2, :2] + m[2, 2])[:, None]
 
 
 @dataclass(frozen=True)
@@ -151,9 +189,15 @@ def ink_mask(layer: Image.Image, geom: Geometry) -> np.ndarray:
 
 
 def _pil_warp(img: Image.Image, inverse: np.ndarray, size: tuple[int, int]) -> Image.Image:
-    """PIL's bilinear affine warp of a greyscale layer (PIL takes the output -> source map)."""
-    data = tuple(float(v) for v in inverse[:2].ravel())
-    return img.transform(size, Image.Transform.AFFINE, data, resample=Image.Resampling.BILINEAR, fillcolor=0)
+    """PIL's bilinear affine or perspective warp of a greyscale layer (PIL takes the output -> source
+    map, in the same continuous coordinates)."""
+    if _is_affine(inverse):
+        data = tuple(float(v) for v in inverse[:2].ravel())
+        method = Image.Transform.AFFINE
+    else:
+        data = tuple(float(v) for v in (inverse / inverse[2, 2]).ravel()[:8])
+        method = Image.Transform.PERSPECTIVE
+    return img.transform(size, method, data, resample=Image.Resampling.BILINEAR, fillcolor=0)
 
 
 def scan(page: np.ndarray, rng: np.random.Generator, u: float) -> np.ndarray:
@@ -197,3 +241,50 @@ def add_noise(page: np.ndarray, rng: np.random.Generator, sigma: float, specks: 
             # Sub-pixel centres and radii (shift=2: quarter pixels), anti-aliased.
             cv2.circle(out, (round(x * 4), round(y * 4)), max(1, round(r * 4)), (g, g, g), -1, cv2.LINE_AA, 2)
     return out
+
+
+def phone(page: np.ndarray, rng: np.random.Generator, u: float) -> np.ndarray:
+    """A phone photo's light on an already warped RGB page: a colour cast, light falling off across
+    the page, a soft shadow (a hand or the phone) over part of it, vignetting, focus blur and grain."""
+    h, w = page.shape[:2]
+    ys, xs = np.mgrid[0:h:8, 0:w:8].astype(np.float32)  # light is smooth: compute it coarse, then resize
+    xs, ys = xs / w, ys / h
+    angle = rng.uniform(0, 2 * math.pi)
+    ramp = math.cos(angle) * (xs - 0.5) + math.sin(angle) * (ys - 0.5)
+    light = 1.0 - rng.uniform(0.05, 0.25) * (ramp - ramp.min()) / max(1e-6, float(np.ptp(ramp)))
+    # A shadow: the far side of a random line, its edge softened over a few percent of the page.
+    a = rng.uniform(0, 2 * math.pi)
+    edge = math.cos(a) * (xs - rng.uniform(0.2, 0.8)) + math.sin(a) * (ys - rng.uniform(0.2, 0.8))
+    soft = rng.uniform(0.02, 0.08)
+    light *= 1.0 - rng.uniform(0.15, 0.4) * (1 / (1 + np.exp(-edge / soft)))
+    r2 = (xs - 0.5) ** 2 + (ys - 0.5) ** 2
+    light *= 1.0 - rng.uniform(0.0, 0.25) * r2 / 0.5
+    light = cv2.resize(light, (w, h), interpolation=cv2.INTER_LINEAR)
+    cast = np.array([1.0, rng.uniform(0.93, 1.0), rng.uniform(0.8, 0.97)], dtype=np.float32)
+    out = page.astype(np.float32) * light[:, :, None] * cast
+    out = np.clip(out, 0, 255).astype(np.uint8)
+    out = cv2.GaussianBlur(out, (0, 0), max(0.3, rng.uniform(0.4, 1.2) * max(u, 0.5)))
+    return add_noise(out, rng, sigma=rng.uniform(3, 9), specks=0)
+
+
+def fax(page: np.ndarray, rng: np.random.Generator, u: float) -> np.ndarray:
+    """A received fax from an RGB page: grey, sampled at fax resolution (half to two thirds of the
+    rows: "standard" or "fine" mode), thresholded to black and white, scaled back with hard pixel
+    edges, with a few dark streaks and white drop-out lines across it."""
+    h, w = page.shape[:2]
+    grey = cv2.cvtColor(page, cv2.COLOR_RGB2GRAY)
+    fy = float(rng.choice((0.5, 0.65, 0.65)))
+    fx = float(rng.uniform(0.8, 1.0))
+    small = cv2.resize(grey, (max(1, round(w * fx)), max(1, round(h * fy))), interpolation=cv2.INTER_AREA)
+    noise = np.frombuffer(rng.bytes(small.size), dtype=np.uint8).reshape(small.shape).astype(np.int16)
+    level = int(rng.uniform(150, 205))
+    binary = np.where(small.astype(np.int16) + (noise - 128) // 6 < level, 0, 255).astype(np.uint8)
+    out = cv2.resize(binary, (w, h), interpolation=cv2.INTER_NEAREST_EXACT)  # centre-aligned: no shift
+    out = np.array(out)  # writable
+    for _ in range(int(rng.integers(1, 6))):
+        y = int(rng.integers(0, h))
+        x0 = int(rng.integers(0, w // 2))
+        x1 = int(rng.integers(x0 + w // 4, w + 1))
+        thick = max(1, round(rng.uniform(0.5, 1.5) * max(u, 0.5)))
+        out[y : y + thick, x0:x1] = 0 if rng.random() < 0.4 else 255
+    return cv2.cvtColor(out, cv2.COLOR_GRAY2RGB)
