@@ -19,6 +19,7 @@ from stdnum import luhn
 
 from devkit.synth import CLASS_NAMES, generate_dataset, render_invoice
 from devkit.synth import families as fam
+from devkit.synth.cli import main
 from devkit.synth.content import (
     ALT_FIELD_LABELS,
     AMOUNT_STYLES,
@@ -313,3 +314,56 @@ def test_dataset_held_out_split(tmp_path: Path) -> None:
             assert img.read_bytes() == (tmp_path / "plain/images" / split / img.name).read_bytes()
     assert not (tmp_path / "plain/images/held_out").exists()
     assert "test" not in yaml.safe_load((tmp_path / "plain/data.yaml").read_text())
+
+
+def test_held_out_pages_draw_held_out_fonts_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a held-out family installed (here a stand-in file under its name), held-out pages use
+    only it, and training pages never do."""
+    real = installed()[0]
+    stand_in = FontFamily("FreeSerif", real.regular, real.bold)
+    monkeypatch.setattr(fam.fonts, "families", lambda: (real, stand_in))
+    for seed in range(6):
+        held = render_invoice(seed, **SMALL, policy="held_out")
+        train = render_invoice(seed, **SMALL, policy="train")
+        assert held.font == held.head_font == "FreeSerif"
+        assert train.font == train.head_font == real.name
+
+
+def test_cli_writes_a_held_out_split(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "ds"
+    argv = [
+        "--out",
+        str(out),
+        "--train",
+        "1",
+        "--val",
+        "1",
+        "--held-out",
+        "1",
+        "--width",
+        "320",
+        "--height",
+        "452",
+    ]
+    assert main(argv) == 0
+    assert "1 held_out" in capsys.readouterr().out
+    assert len(list((out / "images/held_out").glob("*.jpg"))) == 1
+    assert yaml.safe_load((out / "data.yaml").read_text())["test"] == "images/held_out"
+    assert (
+        main(
+            [
+                "sample",
+                "--out",
+                str(tmp_path / "one.jpg"),
+                "--policy",
+                "held_out",
+                "--width",
+                "320",
+                "--height",
+                "452",
+            ]
+        )
+        == 0
+    )
+    meta = json.loads((tmp_path / "one.json").read_text(encoding="utf-8"))
+    assert meta["policy"] == "held_out" and fam.HEADER_FAMILIES[meta["family"]] == fam.HELD_OUT
