@@ -40,12 +40,37 @@ export AWS_DEFAULT_REGION ?= eu-north-1
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help setup demo test test-unit test-integration lint format dataset demo-model bench bench-inbox clean tools lint-template \
-        serve-venv events lint-workflows
+        serve-venv events lint-workflows fonts
 
 help:  ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-$(STAMP): $(REQS)
+# Fonts real invoices use (metric clones of Arial/Helvetica, Times, Courier): the Debian packages
+# pinned in requirements/fonts.txt, unpacked under .cache/fonts/root (ignored), where
+# devkit/synth/fonts.py finds them; nothing is installed system-wide. apt-get download checks each
+# .deb against the archive's signed index; the sha256 pinned beside each version is checked again
+# here. A fresh container has no package lists, so root runs apt-get update once if a pin is missing.
+# Order-only before the venv: a new pin refetches the fonts without reinstalling the venv.
+FONTS_DIR := .cache/fonts
+FONTS_STAMP := $(FONTS_DIR)/.installed
+FONT_PINS := awk '/^[a-z0-9]/ {print $$1}' requirements/fonts.txt
+
+$(FONTS_STAMP): requirements/fonts.txt
+	command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null || { \
+	  echo "make: the invoice fonts are Debian packages ($$($(FONT_PINS) | xargs)); fetching them needs apt-get and dpkg-deb" >&2; exit 1; }
+	rm -rf $(FONTS_DIR)/debs $(FONTS_DIR)/root
+	mkdir -p $(FONTS_DIR)/debs $(FONTS_DIR)/root
+	pins=$$($(FONT_PINS) | xargs); cd $(FONTS_DIR)/debs && { apt-get download -q $$pins \
+	  || { [ "$$(id -u)" = 0 ] && apt-get update -q && apt-get download -q $$pins; } \
+	  || { echo "make: apt-get could not download $$pins: needs a Debian 12 (bookworm) source and fresh lists (apt-get update)" >&2; exit 1; }; }
+	diff <(sha256sum $(FONTS_DIR)/debs/*.deb | awk '{print $$1}' | sort) <(awk '/^[a-z0-9]/ {print $$2}' $< | sort) \
+	  || { echo "make: the downloaded font packages' sha256 differ from requirements/fonts.txt" >&2; exit 1; }
+	for deb in $(FONTS_DIR)/debs/*.deb; do dpkg-deb -x "$$deb" $(FONTS_DIR)/root; done
+	touch $@
+
+fonts: $(FONTS_STAMP)  ## The invoice fonts: pinned Debian packages unpacked under .cache/fonts (no system install)
+
+$(STAMP): $(REQS) | $(FONTS_STAMP)
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade "pip>=24"
 	$(VENV)/bin/pip install --quiet -r requirements/torch.txt
@@ -55,7 +80,7 @@ $(STAMP): $(REQS)
 	printf '%s\n' $(SRC_ROOTS) > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/invoice_yolo_src.pth"
 	touch $@
 
-setup: $(STAMP)  ## Create .venv with training, serving and dev dependencies
+setup: $(STAMP)  ## Create .venv with training, serving and dev dependencies, and fetch the fonts
 
 demo: $(STAMP)  ## The main job, on embedded defaults (no AWS account, no Docker)
 	$(PY) -m devkit demo
