@@ -32,16 +32,14 @@ DATA_SEED = 1  # the model card's val pages
 
 
 def datasets(pages: int, workers: int) -> dict[str, Path]:
-    """data.yaml of each set (val split = the pages to score), generated once."""
+    """data.yaml of each set (its val split is what gets scored), generated once: the in-family val
+    pages are the model card's (seed 1, split "val"); the held-out pages are that seed's held_out split."""
     from devkit.synth import generate_dataset  # noqa: PLC0415
 
-    out = {}
-    for name, policy in (("in_family", "train"), ("held_out", "held_out")):
-        root = WORK / f"{name}-{pages}"
-        if not (root / "data.yaml").is_file():
-            generate_dataset(root, n_train=0, n_val=pages, seed=DATA_SEED, workers=workers, policy=policy)
-        out[name] = root / "data.yaml"
-    return out
+    root = WORK / f"seed{DATA_SEED}-{pages}"
+    if not (root / "held_out.yaml").is_file():
+        generate_dataset(root, n_train=0, n_val=pages, n_held_out=pages, seed=DATA_SEED, workers=workers)
+    return {"in_family": root / "data.yaml", "held_out": root / "held_out.yaml"}
 
 
 def validate(model: Path, data: Path) -> dict[str, Any]:
