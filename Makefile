@@ -39,7 +39,7 @@ export CKV_SKIP_PACKAGE_UPDATE_CHECK := true
 export AWS_DEFAULT_REGION ?= eu-north-1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup demo test test-unit test-integration lint format dataset demo-model bench bench-inbox clean tools lint-template \
+.PHONY: help setup demo test test-unit test-integration lint format dataset demo-model bench bench-inbox bench-extraction clean tools lint-template \
         serve-venv events lint-workflows fonts
 
 help:  ## List targets
@@ -169,6 +169,9 @@ events: $(STAMP)  ## Regenerate events/infer_*.json (API Gateway proxy events) f
 
 bench: $(STAMP) $(SERVE_STAMP)  ## Inference benchmark (about 13 min) -> docs/performance.md and the README cost table
 	$(PY) -m bench
+
+bench-extraction: $(STAMP)  ## Field values read right on held-out layouts, in-family pages, PDFs -> docs/extraction.md
+	$(PY) -m bench extraction
 
 bench-inbox: $(STAMP)  ## Inbox pipeline load test (1,000 invoices, 3 workers, one killed) -> docs/performance-inbox.md
 	$(PY) -m bench inbox

@@ -16,10 +16,12 @@ BENCHMARKS = {
     "inbox": "bench.inbox",
     # FP32 vs INT8 detector: latency, mAP, parity -> models/demo/MODEL_CARD.md "FP32 and INT8"
     "int8": "bench.int8",
+    # field values on held-out layouts, in-family pages and born-digital PDFs -> docs/extraction.md
+    "extraction": "bench.extraction",
 }
 # What `python -m bench` (and `make bench`) runs without names: the inference benchmark, about ten
 # minutes. The inbox load test (`make bench-inbox`, five minutes of load) and the INT8 comparison
-# (`python -m bench int8`) are asked for by name.
+# (`python -m bench int8`) and the reading accuracy (`make bench-extraction`) are asked for by name.
 DEFAULT = ("inference",)
 
 

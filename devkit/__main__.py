@@ -2,6 +2,7 @@
 
 demo         the main job on embedded defaults (no AWS account, no Docker)
 demo-model   reproduce the shipped demo model in models/demo
+family-eval  the detector on held-out layout families next to in-family pages (model card)
 serve        the template's API routes on 127.0.0.1 (like `sam local start-api`)
 """
 
@@ -23,12 +24,17 @@ def _commands() -> dict[str, Callable[[Sequence[str]], int]]:
 
         return mod.main(argv) or 0
 
+    def family_eval(argv: Sequence[str]) -> int:
+        from devkit import family_eval as mod  # noqa: PLC0415
+
+        return mod.main(list(argv))
+
     def serve(argv: Sequence[str]) -> int:
         from devkit import demo as mod  # noqa: PLC0415
 
         return mod.serve_main(argv)
 
-    return {"demo": demo, "demo-model": demo_model, "serve": serve}
+    return {"demo": demo, "demo-model": demo_model, "family-eval": family_eval, "serve": serve}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -28,6 +28,16 @@ def test_each_stage_fine_tunes_the_previous_stage_best_weights(tmp_path: Path) -
         assert stage.train_argv[stage.train_argv.index("--model-version") + 1] == demo_model.VERSION
 
 
+def test_a_later_first_stage_starts_from_the_given_weights(tmp_path: Path) -> None:
+    weights = tmp_path / "earlier" / "best.pt"
+    stages = demo_model.plan(tmp_path, first=len(demo_model.STAGES), weights=weights)
+    assert len(stages) == 1
+    assert f"--weights={weights}" in stages[0].command
+    assert stages[0].n_train == demo_model.STAGES[-1][1]
+    with pytest.raises(ValueError, match="needs the weights"):
+        demo_model.plan(tmp_path, first=2)
+
+
 def test_dry_run_prints_every_stage_and_trains_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
