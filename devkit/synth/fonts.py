@@ -37,6 +37,7 @@ _DEB = "debian"  # a source: FONT_ROOT, the unpacked packages' file tree
 # The order is part of the generator's determinism: append new families at the end. matplotlib's
 # come first so a machine without the Debian fonts gets a prefix of the full list. Computer Modern
 # (cm*.ttf) lacks å/ä/ö and is filtered out by the coverage check.
+_LIB2 = "truetype/liberation2"
 _CANDIDATES: tuple[tuple[str, str, str, str, str], ...] = (
     ("DejaVu Sans", _MPL, "", "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"),
     ("DejaVu Serif", _MPL, "", "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf"),
@@ -44,9 +45,9 @@ _CANDIDATES: tuple[tuple[str, str, str, str, str], ...] = (
     ("STIXGeneral", _MPL, "", "STIXGeneral.ttf", "STIXGeneralBol.ttf"),
     ("Computer Modern", _MPL, "", "cmr10.ttf", "cmb10.ttf"),
     # fonts-liberation2: Arial, Times New Roman and Courier New metrics.
-    ("Liberation Sans", _DEB, "truetype/liberation2", "LiberationSans-Regular.ttf", "LiberationSans-Bold.ttf"),
-    ("Liberation Serif", _DEB, "truetype/liberation2", "LiberationSerif-Regular.ttf", "LiberationSerif-Bold.ttf"),
-    ("Liberation Mono", _DEB, "truetype/liberation2", "LiberationMono-Regular.ttf", "LiberationMono-Bold.ttf"),
+    ("Liberation Sans", _DEB, _LIB2, "LiberationSans-Regular.ttf", "LiberationSans-Bold.ttf"),
+    ("Liberation Serif", _DEB, _LIB2, "LiberationSerif-Regular.ttf", "LiberationSerif-Bold.ttf"),
+    ("Liberation Mono", _DEB, _LIB2, "LiberationMono-Regular.ttf", "LiberationMono-Bold.ttf"),
     # fonts-urw-base35: Helvetica, Times and Courier metrics (OpenType/CFF, which FreeType draws).
     ("Nimbus Sans", _DEB, "opentype/urw-base35", "NimbusSans-Regular.otf", "NimbusSans-Bold.otf"),
     ("Nimbus Roman", _DEB, "opentype/urw-base35", "NimbusRoman-Regular.otf", "NimbusRoman-Bold.otf"),
