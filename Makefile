@@ -15,6 +15,12 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_STAMP := $(SAM_VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+# The SageMaker Python SDK (devkit/sdk_launch.py, the notebook door to POST /train's jobs): it pins
+# boto3/botocore/aiobotocore its own way, and is never a Lambda dependency, so it gets its own venv.
+# Its source roots are the launcher's pure modules and the entrypoint's (no functions/infer etc.).
+SDK_VENV := .venv-sdk
+SDK_STAMP := $(SDK_VENV)/.installed
+SDK_SRC_ROOTS := $(CURDIR) $(CURDIR)/training $(CURDIR)/functions/common $(CURDIR)/functions/trigger_training
 # `sam build` of a python3.12 zip function needs a python3.12 on PATH; pyenv has one beside 3.11 here.
 SAM_PYENV_VERSION ?= 3.11.7:3.12.1
 # Zip functions built by `lint-template` (image functions need Docker; they are tested another way).
@@ -40,7 +46,7 @@ export AWS_DEFAULT_REGION ?= eu-north-1
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help setup demo test test-unit test-integration lint format dataset demo-model bench bench-inbox bench-extraction clean tools lint-template \
-        serve-venv events lint-workflows fonts
+        serve-venv sdk-venv events lint-workflows fonts
 
 help:  ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -123,6 +129,16 @@ $(CHECKOV_STAMP): requirements/checkov.txt
 
 tools: $(SAM_STAMP) $(CHECKOV_STAMP)  ## Tool venvs for the template (.venv-sam, .venv-checkov)
 
+$(SDK_STAMP): requirements/sdk.txt
+	rm -rf $(SDK_VENV)
+	$(PYTHON) -m venv $(SDK_VENV)
+	$(SDK_VENV)/bin/pip install --quiet --upgrade "pip>=24"
+	$(SDK_VENV)/bin/pip install --quiet -r requirements/sdk.txt
+	printf '%s\n' $(SDK_SRC_ROOTS) > "$$($(SDK_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/invoice_yolo_src.pth"
+	touch $@
+
+sdk-venv: $(SDK_STAMP)  ## SageMaker Python SDK venv (.venv-sdk) for devkit/sdk_launch.py
+
 # `sam build <Function>` does not persist SAM's own cache for a single resource, and SAM would key a
 # function on its CodeUri only (not training/, which the trigger's Makefile build ships): so make
 # decides, rebuilding when any input of the zip functions changes.
@@ -142,7 +158,7 @@ lint-template: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) $(SAM_BUILD_DIR)/.built  #
 	$(VENV)/bin/cfn-lint template.yaml
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
 
-test-unit: $(STAMP) $(SERVE_STAMP)  ## Unit tests (no network; moto in-process; .venv-serve for the clean-install import test)
+test-unit: $(STAMP) $(SERVE_STAMP) $(SDK_STAMP)  ## Unit tests (no network; moto in-process; .venv-serve, .venv-sdk run in subprocesses)
 	$(PY) -m pytest -m "not integration" tests/unit
 
 test-integration: $(STAMP)  ## Whole system on the embedded stand-ins

@@ -60,29 +60,36 @@ class Launcher:
         if req.base_weights is not None and not self._object_exists(*parse_s3_uri(req.base_weights)):
             raise WeightsNotFound(f"base_weights {req.base_weights} does not exist")
 
-    def launch(self, *, launch: dict[str, Any], request: TrainRequest) -> dict[str, Any]:
-        """Create the job for `request`, the validated body; `launch` (requester, idempotency key,
-        `request.normalized()`) is what the idempotency layer keys on, so the body is parsed once."""
-        req = request
+    def plan(self, *, requester: str, request: TrainRequest) -> dict[str, Any]:
+        """Publish the code, choose a free job name and build the exact CreateTrainingJob parameters.
+
+        Shared by both doors: `launch` sends them with boto3; the SageMaker Python SDK launcher
+        (devkit/sdk_launch.py) sends the same parameters through the SDK's ModelTrainer.
+        """
         with aws_call("publishing the training code"):
             source_uri = self._publisher.ensure()
         job_name = jobs.new_job_name(self._settings.job_name_prefix, self._clock(), self._token())
         self._ensure_name_free(job_name)
         try:
-            request = jobs.build_create_request(
-                req,
+            return jobs.build_create_request(
+                request,
                 self._settings,
                 job_name=job_name,
                 source_uri=source_uri,
                 region=self._sagemaker.meta.region_name,
-                requester=launch["requester"],
+                requester=requester,
             )
         except jobs.InvalidJobRequest as exc:
             raise ValidationFailed(str(exc)) from exc
+
+    def launch(self, *, launch: dict[str, Any], request: TrainRequest) -> dict[str, Any]:
+        """Create the job for `request`, the validated body; `launch` (requester, idempotency key,
+        `request.normalized()`) is what the idempotency layer keys on, so the body is parsed once."""
+        create = self.plan(requester=launch["requester"], request=request)
         with aws_call("creating the training job", specific):
-            response = self._sagemaker.create_training_job(**request)
+            response = self._sagemaker.create_training_job(**create)
         return {
-            "job_name": job_name,
+            "job_name": create["TrainingJobName"],
             "job_arn": response["TrainingJobArn"],
             "status": "InProgress",
             "request": launch["body"],
