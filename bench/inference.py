@@ -125,6 +125,7 @@ def make_inputs(plan: Plan) -> tuple[list[Path], list[Path]]:
             "POST",
             "/infer",
             headers=[("Content-Type", "image/jpeg"), ("Accept", "*/*")],
+            query=[("fields", "0")],  # the detector's latency: detections only (values are the default)
             body=data,
             binary_media_types=api["binary_media_types"],
             stage=api["stage"],
@@ -138,7 +139,7 @@ def make_inputs(plan: Plan) -> tuple[list[Path], list[Path]]:
 
 def make_read_inputs(pages: list[Path]) -> dict[str, dict[str, str]]:
     """A scanned page (the first bench JPEG, A4 at 150 DPI) and a born-digital one-page invoice PDF,
-    each with its `POST /infer` and `POST /infer?fields=1` events."""
+    each with its `POST /infer?fields=0` (detections only) and `POST /infer?fields=1` events."""
     from devkit.synth.pdf import born_digital_invoice  # noqa: PLC0415 - only the read needs it
 
     api = template_api(REPO / "template.yaml")
@@ -150,7 +151,7 @@ def make_read_inputs(pages: list[Path]) -> dict[str, dict[str, str]]:
         ("pdf", pdf_path, "application/pdf", "pdf"),
     ):
         doc = {"file": str(path), "kind": kind}
-        for mode, query in (("detect", []), ("fields", [("fields", "1")])):
+        for mode, query in (("detect", [("fields", "0")]), ("fields", [("fields", "1")])):
             event = build_event(
                 "POST",
                 "/infer",
@@ -813,7 +814,7 @@ default path.
 
 One process per core count, pinned with `os.sched_setaffinity` before any import, so ONNX Runtime
 and the OCR engine size their thread pools to it ({read_threads} threads). Detections and values are
-`POST /infer` and `POST /infer?fields=1` through the handler (event in, JSON out); values come from
+`POST /infer?fields=0` and `POST /infer?fields=1` through the handler (event in, JSON out); values come from
 the text layer for the PDF ({pdf_source}) and from OCR around the detections for the scan
 ({scan_source}). Whole-page OCR is `invoice_core.ocr.read_page` on the page image the handler
 decodes ({scan_px} px) or renders ({pdf_px} px), decode not included. The three run interleaved,

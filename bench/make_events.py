@@ -18,6 +18,7 @@ from typing import Any
 
 from bench import samples
 from devkit.local_api import build_event, load_template
+from devkit.synth.pdf import born_digital_invoice
 
 UPLOAD_BUCKET = "invoice-yolo-uploads-local"  # tests set UPLOAD_BUCKET to this
 HOST = "abcdef1234.execute-api.eu-north-1.amazonaws.com"
@@ -64,6 +65,7 @@ def scenarios() -> dict[str, dict[str, Any]]:
     jpeg = samples.encode(page, "jpeg", quality=80)
     png = samples.png_document(samples.invoice_page(seed=4, dpi=DPI))
     pdf = samples.pdf([samples.invoice_page(seed=5, dpi=DPI), samples.invoice_page(seed=6, dpi=DPI)], dpi=DPI)
+    text_pdf, _ = born_digital_invoice(2026, layout="meta_right")  # labelled header, text layer
     b64 = base64.b64encode(jpeg).decode()
     post = {"method": "POST", "path": "/infer"}
     json_type = "application/json"
@@ -147,6 +149,21 @@ def scenarios() -> dict[str, dict[str, Any]]:
             **post,
             "headers": _headers("image/png"),
             "body": samples.png_bomb_header(100_000, 100_000),
+        },
+        # Added later, at the end so the earlier events keep their request ids.
+        # The default answer reads the values; a born-digital PDF reads them from its text layer.
+        "infer_pdf_text_layer": {**post, "headers": _headers("application/pdf"), "body": text_pdf},
+        "infer_detections_only": {
+            **post,
+            "headers": _headers("image/jpeg"),
+            "query": [("fields", "0")],
+            "body": jpeg,
+        },
+        "infer_bad_fields_option": {
+            **post,
+            "headers": _headers("image/jpeg"),
+            "query": [("fields", "sometimes")],
+            "body": jpeg,
         },
     }
 

@@ -206,7 +206,7 @@ def ultralytics_cold(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_timings(cfg: dict[str, Any]) -> dict[str, Any]:
-    """The whole read per document, warm, on `cores` CPUs: detections only (POST /infer), detections
+    """The whole read per document, warm, on `cores` CPUs: detections only (POST /infer?fields=0), detections
     plus values (POST /infer?fields=1) and whole-page OCR of the same page (`ocr.read_page` on the
     page image the handler decodes or renders; that decode is not in its time). Calls interleave
     round by round so that load on the shared cores lands on all three alike."""

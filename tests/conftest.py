@@ -102,12 +102,18 @@ def pillow_unpatched(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def api_event() -> Callable[[str], dict[str, Any]]:
-    """Load `events/<name>.json` (a fresh copy each call, so a test may modify it)."""
+def api_event() -> Callable[..., dict[str, Any]]:
+    """Load `events/<name>.json` (a fresh copy each call, so a test may modify it);
+    `api_event(name, fields="0")` adds (or replaces) query parameters."""
     root = REPO_ROOT / "events"
 
-    def load(name: str) -> dict[str, Any]:
-        return json.loads((root / f"{name}.json").read_text(encoding="utf-8"))
+    def load(name: str, **query: str) -> dict[str, Any]:
+        event = json.loads((root / f"{name}.json").read_text(encoding="utf-8"))
+        if query:
+            event["queryStringParameters"] = {**(event.get("queryStringParameters") or {}), **query}
+            multi = event.get("multiValueQueryStringParameters") or {}
+            event["multiValueQueryStringParameters"] = {**multi, **{k: [v] for k, v in query.items()}}
+        return event
 
     return load
 

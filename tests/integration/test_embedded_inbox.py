@@ -19,7 +19,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("pillow_unpatched
 
 @pytest.fixture(scope="module")
 def aws() -> Iterator[StandIn]:
-    with StandIn(stack_name="invoice-yolo-inbox") as stand_in:
+    # The queue's mechanics on scans: detections only (ReadFields=false), not seconds of OCR each;
+    # the values the worker reads are tested in tests/unit/test_inbox.py.
+    with StandIn(stack_name="invoice-yolo-inbox", parameters={"ReadFields": "false"}) as stand_in:
         yield stand_in
 
 
@@ -42,6 +44,7 @@ def test_invoices_dropped_in_the_inbox_are_read_once_each(aws: StandIn) -> None:
     s3.put_object(Bucket=bucket, Key="inbox/notes.txt", Body=b"not an invoice")
     s3.put_object(Bucket=bucket, Key="elsewhere/skip.jpg", Body=jpeg)  # outside inbox/: no event
 
+    assert aws.function_environment("ProcessInvoiceFunction")["READ_FIELDS"] == "false"  # parameter -> env
     tally = aws.poller("ProcessInvoiceFunction").drain()
 
     assert tally.messages == 4 and tally.failed == 0

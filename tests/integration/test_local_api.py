@@ -123,19 +123,26 @@ def jpeg() -> bytes:
 
 
 def test_raw_jpeg_like_curl_data_binary(api, jpeg):
-    reply = request(f"{api}/infer", jpeg, {"Content-Type": "image/jpeg"})
+    reply = request(f"{api}/infer", jpeg, {"Content-Type": "image/jpeg"})  # the default answer: values too
     assert reply.status == 200, reply.body[:500]
     assert reply.headers["content-type"] == "application/json"
     assert reply.headers["x-model-version"] and reply.headers["x-amzn-requestid"]
     body = reply.json()
     assert (body["image"]["width"], body["image"]["height"]) == samples.a4_size(100)
     assert body["model"]["version"] == reply.headers["x-model-version"]
+    assert body["read"]["sources"] == ["ocr"] and {"fields", "checks", "needs_review"} <= set(body)
+
+
+# The other requests ask for detections only (fields=0): they test the transport, not the reading,
+# and reading a scan costs seconds of OCR.
 
 
 def test_png_with_query_options(api):
     png = samples.png_document(samples.invoice_page(seed=22, dpi=100))
     reply = request(
-        f"{api}/infer?conf=0.02&max_det=3&classes=total_amount,vat", png, {"Content-Type": "image/png"}
+        f"{api}/infer?conf=0.02&max_det=3&classes=total_amount,vat&fields=0",
+        png,
+        {"Content-Type": "image/png"},
     )
     assert reply.status == 200
     detections = reply.json()["detections"]
@@ -143,9 +150,9 @@ def test_png_with_query_options(api):
 
 
 def test_base64_json_and_multipart_agree_with_raw(api, jpeg):
-    raw = request(f"{api}/infer?conf=0.02", jpeg, {"Content-Type": "image/jpeg"}).json()
+    raw = request(f"{api}/infer?conf=0.02&fields=0", jpeg, {"Content-Type": "image/jpeg"}).json()
     as_json = request(
-        f"{api}/infer",
+        f"{api}/infer?fields=0",
         json.dumps({"image": base64.b64encode(jpeg).decode(), "conf": 0.02}).encode(),
         {"Content-Type": "application/json"},
     ).json()
@@ -160,20 +167,21 @@ def test_base64_json_and_multipart_agree_with_raw(api, jpeg):
         + f"\r\n--{boundary}--\r\n".encode()
     )
     multipart = request(
-        f"{api}/infer", form, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        f"{api}/infer?fields=0", form, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
     ).json()
     assert raw["detections"] == as_json["detections"] == multipart["detections"]
 
 
 def test_pdf_pages(api):
     pdf = samples.pdf([samples.invoice_page(seed=s, dpi=72) for s in (23, 24)], dpi=72)
-    reply = request(f"{api}/infer", pdf, {"Content-Type": "application/pdf"})
+    reply = request(f"{api}/infer?fields=0", pdf, {"Content-Type": "application/pdf"})
     assert reply.status == 200
     assert [p["page"] for p in reply.json()["pages"]] == [1, 2]
 
 
 def test_accept_image_jpeg_returns_binary_jpeg(api, jpeg):
-    reply = request(f"{api}/infer?conf=0.05", jpeg, {"Content-Type": "image/jpeg", "Accept": "image/jpeg"})
+    headers = {"Content-Type": "image/jpeg", "Accept": "image/jpeg"}
+    reply = request(f"{api}/infer?conf=0.05&fields=0", jpeg, headers)
     assert reply.status == 200 and reply.headers["content-type"] == "image/jpeg"
     picture = cv2.imdecode(np.frombuffer(reply.body, np.uint8), cv2.IMREAD_COLOR)
     assert picture is not None and (picture.shape[1], picture.shape[0]) == samples.a4_size(100)
@@ -181,7 +189,7 @@ def test_accept_image_jpeg_returns_binary_jpeg(api, jpeg):
 
 def test_annotate_with_accept_any_stays_base64_as_api_gateway_does(api, jpeg):
     """API Gateway decodes a base64 response only if the request's first Accept type is binary."""
-    reply = request(f"{api}/infer?annotate=1", jpeg, {"Content-Type": "image/jpeg", "Accept": "*/*"})
+    reply = request(f"{api}/infer?annotate=1&fields=0", jpeg, {"Content-Type": "image/jpeg", "Accept": "*/*"})
     assert reply.status == 200 and reply.headers["content-type"] == "image/jpeg"
     assert reply.body[:2] != b"\xff\xd8"
     assert base64.b64decode(reply.body)[:2] == b"\xff\xd8"
@@ -211,7 +219,9 @@ def test_presigned_upload_then_s3_reference(api):
     posted = request(body["url"], form, {"Content-Type": f"multipart/form-data; boundary={boundary}"})
     assert posted.status in (200, 201, 204), posted.body
     reply = request(
-        f"{api}/infer", json.dumps({"s3_uri": body["s3_uri"]}).encode(), {"Content-Type": "application/json"}
+        f"{api}/infer",
+        json.dumps({"s3_uri": body["s3_uri"], "fields": False}).encode(),
+        {"Content-Type": "application/json"},
     )
     assert reply.status == 200, reply.body
     assert (reply.json()["image"]["width"], reply.json()["image"]["height"]) == samples.a4_size(150)
@@ -224,6 +234,8 @@ def test_bad_requests_are_4xx_and_the_server_keeps_serving(api, jpeg):
     assert bad_json.status == 400
     bad_option = request(f"{api}/infer?conf=7", jpeg, {"Content-Type": "image/jpeg"})
     assert bad_option.status == 422
+    bad_fields = request(f"{api}/infer?fields=perhaps", jpeg, {"Content-Type": "image/jpeg"})
+    assert bad_fields.status == 422 and bad_fields.json()["error"] == "invalid_option"
     other_bucket = request(
         f"{api}/infer",
         json.dumps({"s3_uri": "s3://elsewhere/x.jpg"}).encode(),
@@ -232,7 +244,7 @@ def test_bad_requests_are_4xx_and_the_server_keeps_serving(api, jpeg):
     assert other_bucket.status == 403
     bomb = request(f"{api}/infer", samples.png_bomb_header(), {"Content-Type": "image/png"})
     assert bomb.status == 413
-    assert request(f"{api}/infer", jpeg, {"Content-Type": "image/jpeg"}).status == 200
+    assert request(f"{api}/infer?fields=0", jpeg, {"Content-Type": "image/jpeg"}).status == 200
 
 
 def test_unknown_routes_get_api_gateways_answer(api):

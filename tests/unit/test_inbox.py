@@ -1,4 +1,8 @@
-"""The queue worker on moto: partial batch failure, duplicates, poison messages, transient faults."""
+"""The queue worker on moto: partial batch failure, duplicates, poison messages, transient faults,
+and the values it reads. The `stack` tests are about the queue and its bookkeeping: that worker runs
+with READ_FIELDS=false (detections only, no seconds of OCR per scan); `reading_stack` reads values
+as a deployed worker does by default, on born-digital PDFs (their text layer reads in milliseconds).
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,10 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from bench import samples
+from devkit.synth.pdf import born_digital_invoice
+from inbox import worker as worker_module
 from inbox.messages import NotAnObjectEvent, parse_body
+from inbox.worker import key_field_summary
 
 pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("pillow_unpatched")]
 
@@ -65,12 +72,29 @@ class Stack:
 
 @pytest.fixture
 def stack(serving_model: Path, function_env: Callable[..., dict[str, str]]) -> Iterator[Stack]:
+    """The worker recording detections only (READ_FIELDS=false)."""
+    with _stack(serving_model, function_env, read_fields=False) as built:
+        yield built
+
+
+@pytest.fixture
+def reading_stack(serving_model: Path, function_env: Callable[..., dict[str, str]]) -> Iterator[Stack]:
+    """The worker as deployed by default: it reads the values (READ_FIELDS=true)."""
+    with _stack(serving_model, function_env, read_fields=True) as built:
+        yield built
+
+
+@contextlib.contextmanager
+def _stack(
+    serving_model: Path, function_env: Callable[..., dict[str, str]], *, read_fields: bool
+) -> Iterator[Stack]:
     env = function_env(
         "process-invoice",
         MODEL_PATH=str(serving_model),
         INVOICES_TABLE=TABLE,
         INVOICES_BUCKET=BUCKET,
         MAX_OBJECT_BYTES=str(2 * 1024 * 1024),
+        READ_FIELDS=str(read_fields).lower(),
     )
     with pytest.MonkeyPatch.context() as patch, mock_aws():
         for key, value in env.items():
@@ -261,3 +285,97 @@ def test_s3_notification_records_are_read_too() -> None:
     )
     (ref,) = parse_body(body)
     assert (ref.key, ref.size, ref.etag) == ("inbox/a b.pdf", 5, "e")
+
+
+# --- the values read (READ_FIELDS on, the deployed default)
+
+
+def test_the_worker_records_the_key_fields_values_read(
+    reading_stack: Stack, api_event: Callable[[str], dict[str, Any]]
+) -> None:
+    pdf, printed = born_digital_invoice(2026, layout="meta_right")
+    ref = reading_stack.put("inbox/digital.pdf", pdf)
+    assert _run(reading_stack, _batch(api_event, ref))[0] == []
+    (item,) = reading_stack.items()
+    result = json.loads(reading_stack.s3.get_object(Bucket=BUCKET, Key=item["result_key"])["Body"].read())
+    assert result["read"]["sources"] == ["pdf_text"]  # the same reader as POST /infer
+    assert {"fields", "checks", "needs_review"} <= set(result)
+    number = item["fields"]["invoice_number"]
+    assert number["value"] == printed.number.lstrip("#") == result["fields"]["invoice_number"]["value"]
+    assert set(number) <= {"value", "confidence", "page", "valid", "currency"} and number["page"] == 1
+    assert item["fields"]["total_amount"]["value"] == result["fields"]["total_amount"]["value"]
+    assert set(item["fields"]) <= set(reading_stack.module.SETTINGS.key_fields)  # key fields only
+    key = reading_stack.module.SETTINGS.key_fields
+    expected = [n for n in key if n not in result["fields"] or n in result["needs_review"]]
+    assert item["needs_review"] == expected
+    assert item["status"] == ("needs_review" if expected else "done")
+    (event,) = reading_stack.events()
+    assert event["detail"]["fields"]["invoice_number"]["value"] == number["value"]
+
+
+def test_reading_keeps_exactly_once(reading_stack: Stack, api_event: Callable[[str], dict[str, Any]]) -> None:
+    pdf, _ = born_digital_invoice(2027, layout="meta_right")
+    first = reading_stack.put("inbox/p.pdf", pdf)
+    again = reading_stack.put("inbox/p-copy.pdf", pdf)
+    assert _run(reading_stack, _batch(api_event, first, first, again))[0] == []
+    assert len(reading_stack.items()) == 1 and len(reading_stack.events()) == 1
+
+
+def test_a_key_field_the_reader_flags_sends_the_invoice_to_review(
+    reading_stack: Stack, api_event: Callable[[str], dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every key field found, but the totals do not add up: the answer flags total_amount, so the
+    invoice is `needs_review` although nothing is missing."""
+    key = reading_stack.module.SETTINGS.key_fields
+    spec = {"value": "x", "text": "x", "confidence": 0.9, "page": 1, "source": "pdf_text"}
+    answer = {
+        "fields": {name: dict(spec) for name in (*key, "iban")},
+        "checks": {"amounts_add_up": False, "due_after_issue": True, "line_items_add_up": None},
+        "needs_review": ["subtotal", "vat", "total_amount"],
+        "read": {"sources": ["pdf_text"], "words": 1},
+    }
+    monkeypatch.setattr(worker_module, "read_fields", lambda *_a, **_k: json.loads(json.dumps(answer)))
+    pdf, _ = born_digital_invoice(2028, layout="meta_right")
+    assert _run(reading_stack, _batch(api_event, reading_stack.put("inbox/f.pdf", pdf)))[0] == []
+    (item,) = reading_stack.items()
+    assert (item["status"], item["needs_review"]) == ("needs_review", ["total_amount"])
+    assert set(item["fields"]) == set(key)  # all found, iban (not a key field) not recorded
+
+
+@pytest.mark.parametrize(
+    ("needs_review", "missing", "expected"),
+    [
+        ([], (), []),
+        (["iban"], (), []),  # flagged, but not a key field
+        (["due_date", "iban"], (), ["due_date"]),
+        ([], ("payment_reference",), ["payment_reference"]),
+        (["total_amount"], ("invoice_number",), ["invoice_number", "total_amount"]),
+    ],
+)
+def test_key_field_summary_with_values(
+    needs_review: list[str], missing: tuple[str, ...], expected: list[str]
+) -> None:
+    key = ("invoice_number", "invoice_date", "due_date", "total_amount", "payment_reference")
+    read = {name: {"value": name.upper(), "confidence": 0.8, "page": 1, "text": "t"} for name in key}
+    read["total_amount"] |= {"value": 12.5, "currency": "SEK"}
+    read["iban"] = {"value": "SE45", "valid": False, "page": 1}
+    for name in missing:
+        del read[name]
+    fields, review = key_field_summary({"fields": read, "needs_review": needs_review}, key)
+    assert review == expected
+    assert set(fields) == set(key) - set(missing)
+    if "total_amount" in fields:
+        assert fields["total_amount"] == {"value": 12.5, "confidence": 0.8, "page": 1, "currency": "SEK"}
+
+
+def test_key_field_summary_with_detections_only() -> None:
+    answer = {
+        "detections": [
+            {"label": "total_amount", "confidence": 0.4},
+            {"label": "total_amount", "confidence": 0.9},
+            {"label": "vat", "confidence": 0.9},
+        ]
+    }
+    fields, review = key_field_summary(answer, ("invoice_number", "total_amount"))
+    assert fields == {"total_amount": {"confidence": 0.9, "page": 1}}
+    assert review == ["invoice_number"]

@@ -1,4 +1,9 @@
-"""The inference handler end to end, driven by the API Gateway events in events/infer_*.json."""
+"""The inference handler end to end, driven by the API Gateway events in events/infer_*.json.
+
+These tests are about the transport, the options, the guards and the detections: every request
+asks for detections only (`fields=0`, added by `call` unless the event names `fields`), since
+reading a scan's values costs seconds of OCR. The values are tested in test_infer_fields.py.
+"""
 
 from __future__ import annotations
 
@@ -81,6 +86,8 @@ def handler(serving_model: Path) -> Iterator[ModuleType]:
 @pytest.fixture
 def call(handler: ModuleType) -> Callable[[dict[str, Any]], Answer]:
     def invoke(event: dict[str, Any]) -> Answer:
+        if "fields" not in (event.get("queryStringParameters") or {}):
+            event = _with_query(event, fields="0")  # detections only: no OCR (see the module's doc)
         out = io.StringIO()
         log_stream = handler.logger.registered_handler
         previous = log_stream.setStream(out)  # Powertools' handler holds the stdout of import time
@@ -178,6 +185,7 @@ def test_pdf_gives_one_entry_per_page(call, api_event):
         ("infer_bad_base64", 400, "invalid_request", "not valid base64"),
         ("infer_bad_json", 400, "invalid_request", "not valid JSON"),
         ("infer_bad_option", 422, "invalid_option", "colour: unknown option"),
+        ("infer_bad_fields_option", 422, "invalid_option", "fields: Input should be a valid boolean"),
         ("infer_bad_s3_bucket", 403, "forbidden_source", UPLOAD_BUCKET),
         ("infer_bad_decompression_bomb", 413, "too_many_pixels", "100000x100000"),
     ],
@@ -205,6 +213,8 @@ def test_bad_option_message_names_the_range(call, api_event):
         ({"classes": "99"}, "id 99"),
         ({"conf": "high"}, "conf"),
         ({"annotate": "maybe"}, "annotate"),
+        ({"fields": "maybe"}, "fields: Input should be a valid boolean"),
+        ({"fields": "2"}, "fields"),
     ],
 )
 def test_out_of_range_options_are_422(call, api_event, query, needle):
@@ -256,7 +266,7 @@ def test_unknown_route_is_404_json(call, api_event):
 def test_container_keeps_serving_after_every_bad_input(call, api_event):
     before = call(_with_query(api_event("infer_jpeg"), conf="0.05")).json()["detections"]
     bad = sorted(p.stem for p in (Path(__file__).parents[2] / "events").glob("infer_bad_*.json"))
-    assert len(bad) >= 9
+    assert len(bad) >= 10
     for name in bad * 2:
         assert 400 <= call(api_event(name)).status < 500
     after = call(_with_query(api_event("infer_jpeg"), conf="0.05"))

@@ -166,7 +166,7 @@ def container(
         with contextlib.redirect_stdout(out):
             module = importlib.import_module("serving.handler")
         module.logger.registered_handler.setStream(out)
-        return Container(module, out, api_event("infer_jpeg"))
+        return Container(module, out, api_event("infer_jpeg", fields="0"))  # detections only: no OCR
 
     yield start
     sys.modules.pop("serving.handler", None)

@@ -1,9 +1,10 @@
 """One inbox object -> one recorded outcome. The same core call as `POST /infer`.
 
-Outcomes: `done` / `needs_review` (a key field not found) are answers; `rejected` (not an invoice,
-a bomb, an encrypted PDF, too large, gone) is final and not retried; anything transient (throttling,
-timeouts, AWS faults) marks the item `failed` and raises, so SQS redelivers it and, after its
-retries, moves it to the dead-letter queue.
+Outcomes: `done` / `needs_review` (a key field missing, or flagged by the value reader: a failed
+check digit or cross-check) are answers; `rejected` (not an invoice, a bomb, an encrypted PDF, too
+large, gone) is final and not retried; anything transient (throttling, timeouts, AWS faults) marks
+the item `failed` and raises, so SQS redelivers it and, after its retries, moves it to the
+dead-letter queue. The values are read as `POST /infer` reads them by default (READ_FIELDS).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from inbox.messages import ObjectRef
 from inbox.results import FINAL, InvoiceRecord, ResultStore
 from inbox.settings import InboxSettings
 from invoice_core.errors import InputRejected
+from invoice_core.extract import read_fields
 from invoice_core.model import LoadedModel
 from invoice_core.pdf import is_pdf
 from invoice_core.pipeline import Document, analyse, to_json
@@ -47,26 +49,38 @@ def reference_id(ref: ObjectRef) -> str:
     return hashlib.sha256(f"s3://{ref.bucket}/{ref.key}#{ref.etag}".encode()).hexdigest()[:ID_HEX]
 
 
+# What the item keeps of a key field read (the results object has all of it).
+_RECORDED = ("value", "confidence", "page", "valid", "currency")
+
+
 def key_field_summary(
     answer: dict[str, Any], key_fields: tuple[str, ...]
 ) -> tuple[dict[str, Any], list[str]]:
-    """The key fields found and the ones missing. With read values (`fields`) those decide; with
-    detections only, the best detection per key class stands in."""
+    """The key fields found and the key fields to review, in `key_fields` order.
+
+    With read values (`fields`), a key field is recorded with its value and is to be reviewed when
+    the page does not print it or the reader flagged it (`needs_review`: a failed check digit or
+    cross-check, a date that does not exist). With detections only, the best detection per key class
+    stands in, and only a missing one is to be reviewed."""
     if isinstance(answer.get("fields"), dict):
+        read = answer["fields"]
         fields = {
-            name: spec.get("value") for name, spec in answer["fields"].items() if isinstance(spec, dict)
+            name: {k: read[name][k] for k in _RECORDED if k in read[name]}
+            for name in key_fields
+            if isinstance(read.get(name), dict)
         }
-        review = list(answer.get("needs_review") or [])
+        flagged = set(answer.get("needs_review") or ())
     else:
-        fields, review = {}, []
+        best: dict[str, dict[str, Any]] = {}
         pages = answer.get("pages") or [answer]
         for number, page in enumerate(pages, start=1):
             for det in page.get("detections", []):
-                best = fields.get(det["label"])
-                if best is None or det["confidence"] > best["confidence"]:
-                    fields[det["label"]] = {"confidence": det["confidence"], "page": number}
-        fields = {name: fields[name] for name in key_fields if name in fields}
-    review += [name for name in key_fields if name not in fields and name not in review]
+                seen = best.get(det["label"])
+                if seen is None or det["confidence"] > seen["confidence"]:
+                    best[det["label"]] = {"confidence": det["confidence"], "page": number}
+        fields = {name: best[name] for name in key_fields if name in best}
+        flagged = set()
+    review = [name for name in key_fields if name not in fields or name in flagged]
     return fields, review
 
 
@@ -135,6 +149,8 @@ class Worker:
         document = Document(data, "pdf" if is_pdf(data) else "image")
         try:
             analysis = analyse(document, model, self._settings.limits)
+            if self._settings.read_fields:  # the same reader as POST /infer's default answer
+                analysis.reading = read_fields(analysis, document, pdf_dpi=self._settings.pdf_dpi)
         except InputRejected as exc:
             record = InvoiceRecord(doc_id, "rejected", source, model_version=model.info.version)
             record.error = {"code": exc.code, "message": exc.message[:300]}

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from invoice_core.annotate import sheet
+from invoice_core.annotate import sheet, value_tags
 from invoice_core.decode import DecodedImage, decode_image
 from invoice_core.model import LoadedModel
 from invoice_core.pdf import RenderBudget, render_pdf
@@ -158,10 +158,14 @@ def to_json(analysis: Analysis, *, request_ms: float | None = None) -> dict[str,
 
 
 def to_jpeg(analysis: Analysis, *, quality: int, max_side: int) -> bytes:
-    """The annotated page(s) as one JPEG, at most `max_side` pixels long (Lambda answers <= 6 MB).
+    """The annotated page(s) as one JPEG, at most `max_side` pixels long (Lambda answers <= 6 MB):
+    the detections and, when they were read, the field values beside their boxes.
     Each page is scaled to its share of that size before anything is drawn or stacked."""
     pages = [(page.image.bgr, page.detections) for page in analysis.pages]
-    return sheet(pages, analysis.model.info.names, max_side=max_side, quality=quality)
+    values = None
+    if analysis.reading is not None:
+        values = value_tags(analysis.reading, [page.image.scale for page in analysis.pages])
+    return sheet(pages, analysis.model.info.names, max_side=max_side, quality=quality, values=values)
 
 
 def _page_json(page: Page, names: tuple[str, ...]) -> dict[str, Any]:

@@ -39,9 +39,15 @@ class InferOptions(BaseModel):
         None, min_length=1, max_length=100, description="class ids or names to keep"
     )
     annotate: Annotated[bool, BeforeValidator(_as_flag)] = False
-    # Read the field values (text layer or OCR around the detections). Off by default until reading
-    # meets its latency target on a scanned page (docs/extraction.md); detections alone stay fast.
-    fields: Annotated[bool, BeforeValidator(_as_flag)] = False
+    # Read the field values (text layer or OCR around the detections). None: the deployment's
+    # default (READ_FIELDS, on unless configured off); `fields=0` asks for detections only, at the
+    # detector's speed with no OCR. One switch, not a second `detections_only`, so no request can
+    # say both, and the old opt-in `fields=1` keeps working.
+    fields: Annotated[bool | None, BeforeValidator(_as_flag)] = None
+
+    def read_fields(self, default: bool) -> bool:
+        """Whether to read the values: the request's `fields`, else the deployment's default."""
+        return default if self.fields is None else self.fields
 
     @classmethod
     def option_names(cls) -> frozenset[str]:

@@ -36,7 +36,7 @@ def infer(
     s3: Callable[[], Any],
     metrics: Metrics,
 ) -> Response:
-    """POST /infer: detections as JSON, or an annotated JPEG when asked for."""
+    """POST /infer: detections and (unless `fields=0`) the values read, as JSON or an annotated JPEG."""
     started = time.perf_counter()
     request = read_request(
         event,
@@ -51,8 +51,8 @@ def infer(
     )
     document = request.document()
     analysis = analyse(document, model, settings.limits)
-    if request.options.fields:
-        from invoice_core.extract import read_fields  # noqa: PLC0415 - OCR's imports only when asked
+    if request.options.read_fields(settings.read_fields):
+        from invoice_core.extract import read_fields  # noqa: PLC0415 - OCR's imports only when read
 
         analysis.reading = read_fields(analysis, document, pdf_dpi=settings.pdf_dpi)
     elapsed_ms = (time.perf_counter() - started) * 1000.0

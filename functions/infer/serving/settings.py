@@ -59,6 +59,9 @@ class Settings(EnvSettings):
     # pixels differ from Ultralytics' full decode + resize, so parity is exact only with it off.
     reduced_decode: bool = Field(False, alias="REDUCED_DECODE")
 
+    # Read the field values (text layer or OCR) unless a request says `fields=0`; the queue worker
+    # follows it for every invoice. false: detections only unless a request says `fields=1`.
+    read_fields: bool = Field(True, alias="READ_FIELDS")
     default_conf: float = Field(0.25, ge=0.0, le=1.0, alias="DEFAULT_CONF")
     nms_iou: float = Field(0.7, gt=0.0, le=1.0, alias="NMS_IOU")  # Ultralytics' predict default
     jpeg_quality: int = Field(85, ge=30, le=100, alias="ANNOTATED_JPEG_QUALITY")
