@@ -15,15 +15,19 @@ import numpy as np
 
 from invoice_core.fields import read_invoice, regions_from
 from invoice_core.pipeline import Analysis, Document
-from invoice_core.reading import read_page_words
+from invoice_core.reading import ReadPolicy, read_page_words
 from invoice_core.textlayer import read_text_layer
 from invoice_core.words import Region, Word
 
 POINTS_PER_INCH = 72.0
+SERVING = ReadPolicy()  # how serving reads pages
 
 
-def read_fields(analysis: Analysis, document: Document, *, pdf_dpi: int) -> dict[str, Any]:
-    """`{"fields", "checks", "needs_review", "read": {...}}` for the whole document."""
+def read_fields(
+    analysis: Analysis, document: Document, *, pdf_dpi: int, policy: ReadPolicy = SERVING
+) -> dict[str, Any]:
+    """`{"fields", "checks", "needs_review", "read": {...}}` for the whole document (`policy`: how
+    pages are read; the default is serving's)."""
     started = time.perf_counter()
     names = analysis.model.info.names
     words: list[Word] = []
@@ -42,6 +46,7 @@ def read_fields(analysis: Analysis, document: Document, *, pdf_dpi: int) -> dict
             regions=[r.box for r in found],
             text_layer=layer,
             image_scale=(sx, sy),
+            policy=policy,
         )
         words += got.words
         regions += found
