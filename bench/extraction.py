@@ -97,8 +97,11 @@ def pdfs(count: int, seed0: int) -> Iterator[Sample]:
         yield Sample(f"pdf-{seed}", data, "pdf", truth_of(inv), {"layout": str(getattr(inv, "layout", "?"))})
 
 
+# A payment block's "Reference" line (English pages) is the reference to quote with the payment, as
+# the OCR number is on a Swedish slip: both are the page's payment_reference (the OCR number first).
 PAYMENT_FIELDS = {
     "ocr": "payment_reference",
+    "reference": "payment_reference",
     "bankgiro": "bankgiro",
     "plusgiro": "plusgiro",
     "iban": "iban",
@@ -120,7 +123,7 @@ def truth_of(inv: Any) -> dict[str, Any]:
         "supplier": inv.supplier.name,
     }
     for kind, number in inv.payment_truth().items():
-        if kind in PAYMENT_FIELDS:
+        if kind in PAYMENT_FIELDS and PAYMENT_FIELDS[kind] not in truth:
             truth[PAYMENT_FIELDS[kind]] = number
     return {name: value for name, value in truth.items() if value is not None}
 

@@ -467,3 +467,117 @@ def test_ambiguous_dates_take_the_order_in_which_the_due_date_follows() -> None:
 def test_a_due_date_before_the_invoice_date_stays_when_no_reading_fixes_it() -> None:
     words = page([[(60, "Fakturadatum"), (310, "2026-04-22")], [(60, "Förfallodatum"), (310, "2026-04-01")]])
     assert read_invoice(words)["checks"]["due_after_issue"] is False
+
+
+# --- held-out wordings, skewed lines, value columns, payment blocks whose labels were not read ---------
+
+
+@pytest.mark.parametrize(
+    ("label", "value", "field", "want"),
+    [
+        ("Fakturanummer", "INV-2026-0412", "invoice_number", "INV-2026-0412"),
+        ("Faktura nummer", "INV-2026-0412", "invoice_number", "INV-2026-0412"),
+        ("Bill number", "F2026001", "invoice_number", "F2026001"),
+        ("Bill no.", "F2026001", "invoice_number", "F2026001"),
+        ("Document no.", "73645", "invoice_number", "73645"),
+        ("Faktureringsdatum", "2026-04-22", "invoice_date", "2026-04-22"),
+        ("Utställd", "2026-04-22", "invoice_date", "2026-04-22"),
+        ("Invoiced on", "22 Apr 2026", "invoice_date", "2026-04-22"),
+        ("Billing date", "2026-04-22", "invoice_date", "2026-04-22"),
+        ("Payable by", "2026-05-22", "due_date", "2026-05-22"),
+        ("Payment due date", "2026-05-22", "due_date", "2026-05-22"),
+        ("Betalas senast", "2026-05-22", "due_date", "2026-05-22"),
+        ("VAT @ 20%", "250.00", "vat", 250.0),
+    ],
+)
+def test_held_out_label_wordings_are_labels(label: str, value: str, field: str, want: object) -> None:
+    """Real invoices print these; the detector never trained on them, the reader must still know them."""
+    assert values(read_invoice(page([[(60, label), (310, value)]]))) == {field: want}
+
+
+def test_another_partys_address_heading_is_no_customer_heading() -> None:
+    words = page([[(60, "Delivery address")], [(60, "Kund AB")], [(60, "Storgatan 12")]])
+    assert "customer_address" not in read_invoice(words)["fields"]
+    words = page([[(60, "Invoice address")], [(60, "Kund AB")], [(60, "Storgatan 12")]])
+    assert read_invoice(words)["fields"]["customer_address"]["value"] == "Kund AB\nStorgatan 12"
+
+
+def test_ambiguous_dates_follow_the_printed_payment_terms() -> None:
+    """11/07/2021 and 01/06/2022 read either way with the due date after the invoice date; "60 days
+    net" says which: 7 Nov 2021 + 60 days is 6 Jan 2022 (day-first would be 325 days)."""
+    rows = [[(60, "Invoice date"), (310, "11/07/2021")], [(60, "Due date"), (310, "01/06/2022")]]
+    for terms in ([(60, "Payment terms"), (310, "60 days net")], None):  # without terms: the plausible gap
+        answer = read_invoice(page([*rows, terms]))
+        assert values(answer) == {"invoice_date": "2021-11-07", "due_date": "2022-01-06"}
+
+
+def test_payment_terms_keep_day_first_when_they_fit_it() -> None:
+    # 01/02 -> 03/03 is 30 days day-first (1 Feb -> 3 Mar) and 60 days month-first (2 Jan -> 3 Mar)
+    rows = [[(60, "Fakturadatum"), (310, "01/02/2026")], [(60, "Förfallodatum"), (310, "03/03/2026")]]
+    answer = read_invoice(page([*rows, "Betalningsvillkor 30 dagar netto"]))
+    assert values(answer) == {"invoice_date": "2026-02-01", "due_date": "2026-03-03"}
+    answer = read_invoice(page([*rows, "Betalningsvillkor 60 dagar netto"]))
+    assert values(answer) == {"invoice_date": "2026-01-02", "due_date": "2026-03-03"}
+    # a line item's "60 days" is no payment term: day-first, the default, stays
+    assert values(read_invoice(page([*rows, "Training course, 60 days"])))["invoice_date"] == "2026-02-01"
+
+
+def test_a_value_a_few_pixels_off_its_labels_line_is_still_beside_it() -> None:
+    """A skewed scan: the value sits 6 px above its label, so the line grouping gives it to the
+    line above (where it lines up with an address); it is still the label's value."""
+    words = page([[(60, "Fakturanummer"), (500, "21-6732"), (900, "Björn Smith")], [(900, "Storgatan 5")]])
+    due = page([[(60, "Betala senast")]], top=80 + 32 + 6)
+    value = page([[(500, "210710")]], top=80 + 32)
+    answer = read_invoice(words + due + value)
+    assert values(answer) == {"invoice_number": "21-6732", "due_date": "2021-07-10"}
+
+
+def test_a_value_column_the_detector_took_for_an_address_is_still_read() -> None:
+    words = page(
+        [
+            [(60, "Bill no."), (500, "#79639")],
+            [(60, "Due by:"), (500, "June 6, 2025")],
+            [(60, "Sales contact:"), (500, "Erik Andersson")],
+        ]
+    )
+    column = Region("customer_address", Box(495, 70, 700, 170), 0.52)
+    got = values(read_invoice(words, [column]))
+    assert (got.get("invoice_number"), got.get("due_date")) == ("79639", "2025-06-06")
+
+
+def test_an_address_line_beside_a_label_of_another_column_is_still_not_its_value() -> None:
+    words = page([[(60, "Kund AB"), (500, "Fakturanr")], [(60, "114 35 Stockholm"), (500, "Datum")]])
+    words = [w for w in words if w.text != "Fakturanr"] + page([[(200, "Fakturanr")]], top=80 + 32)
+    address = Region("customer_address", Box(50, 70, 360, 140), 0.9)
+    assert "invoice_number" not in read_invoice(words, [address])["fields"]
+
+
+def test_an_unlabelled_number_in_a_payment_block_is_a_reference_only_with_its_check_digit() -> None:
+    region = Region("payment_reference", Box(50, 70, 1000, 140), 0.7)
+    row = [(60, "5050-1055"), (300, "9947 0208 3936"), (600, "1 250,00")]
+    answer = read_invoice(page([row]), [region])
+    reference = answer["fields"]["payment_reference"]
+    assert (reference["value"], reference["kind"], reference["valid"]) == ("994702083936", "ocr", True)
+    assert reference["evidence"] == "detector"
+    assert answer["fields"]["bankgiro"]["value"] == "5050-1055"  # its shape and Luhn digit say so
+    # a wrong check digit: no reference (never a guess)
+    assert "payment_reference" not in read_invoice(page([[(300, "9947 0208 3937")]]), [region])["fields"]
+    # two plain numbers (the Bankgiro read without its hyphen): which is which? neither
+    both = page([[(60, "50501055"), (300, "9947 0208 3936")]])
+    assert "payment_reference" not in read_invoice(both, [region])["fields"]
+
+
+def test_an_unlabelled_iban_is_never_a_reference_but_an_iban_with_its_countrys_bic() -> None:
+    region = Region("payment_reference", Box(50, 70, 1000, 140), 0.7)
+    words = page([[(60, "GB82 WEST 1234 5698 7654 32"), (400, "NWBKGB2L"), (600, "8389.93")]])
+    assert values(read_invoice(words, [region])) == {"iban": "GB82WEST12345698765432", "bic": "NWBKGB2L"}
+    # eight capitals beside no IBAN of their country are no BIC
+    words = page([[(60, "SE45 5000 0000 0583 9825 7466"), (400, "NWBKGB2L")]])
+    assert values(read_invoice(words, [region])) == {"iban": "SE4550000000058398257466"}
+
+
+@pytest.mark.parametrize("logo", ["v", "山", "VT"])
+def test_a_logo_line_above_the_supplier_is_not_its_name(logo: str) -> None:
+    words = page([[(60, logo)], [(60, "Vasa Transport Inc.")], [(60, "Hamngatan 51")]])
+    supplier = read_invoice(words, [Region("supplier", Box(50, 70, 400, 170), 0.9)])["fields"]["supplier"]
+    assert (supplier["value"], supplier["address"]) == ("Vasa Transport Inc.", "Hamngatan 51")

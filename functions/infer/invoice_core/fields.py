@@ -29,6 +29,8 @@ supplies `Word`s in page pixels; the detector's boxes become `Region`s in the sa
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -37,6 +39,7 @@ from typing import Any
 from invoice_core import checks
 from invoice_core.items import read_items
 from invoice_core.lexicon import IGNORE, find_labels, fold
+from invoice_core.normalise import parse_date
 from invoice_core.resolve import (
     AMOUNT_FIELDS,
     DATE_FIELDS,
@@ -113,10 +116,13 @@ def read_invoice(words: Sequence[Word], regions: Sequence[Region] = ()) -> dict[
         # one of the document's dates can only be month-first (04/22/2026): read them all that way
         candidates, unreadable = collect(day_first=False)
     chosen = best(candidates)
-    if _dates_disagree(chosen) and all(chosen[name].extra.get("ambiguous") for name in DATE_FIELDS):
-        # both dates read either way and day-first puts the due date first: month-first, if that fits
+    if all(name in chosen and _either_way(chosen[name]) for name in DATE_FIELDS) and any(
+        chosen[name].extra.get("ambiguous") for name in DATE_FIELDS
+    ):
+        # both dates read either way: month-first when day-first puts the due date first, or when
+        # only month-first gives the printed payment terms ("60 days net") or a plausible term
         other, other_unreadable = collect(day_first=False)
-        if not _dates_disagree(best(other)):
+        if _month_first_fits(chosen, best(other), _terms_days(texts.values())):
             candidates, unreadable, chosen = other, other_unreadable, best(other)
 
     fields: dict[str, dict[str, Any]] = {name: _value_json(c) for name, c in chosen.items()}
@@ -151,12 +157,54 @@ def read_invoice(words: Sequence[Word], regions: Sequence[Region] = ()) -> dict[
     return {"fields": ordered, "checks": result, "needs_review": [n for n in ORDER if n in review]}
 
 
-def _dates_disagree(chosen: dict[str, Candidate]) -> bool:
-    if not all(name in chosen for name in DATE_FIELDS):
+# "30 dagar netto", "Netto 30 dagar", "14 days net", "Net 14 days"; or "N days" on a terms label's line
+TERMS = re.compile(r"(?<![\w.,])(?:net(?:to)?\s*)?(\d{1,3})\s*(?:dagar|days|dgr)(\s*net(?:to)?)?(?!\w)", re.I)
+TERMS_LABEL = re.compile(r"(?<!\w)(?:payment\s*)?terms|(?:betalnings)?villkor", re.I)
+MAX_TERM_DAYS = 90  # invoices are rarely due more than three months after issue
+
+
+def _terms_days(pages: Iterable[PageText]) -> set[int]:
+    """The payment terms printed on the document, in days (not "Training course, 2 days")."""
+    out: set[int] = set()
+    for page in pages:
+        for line in page.lines:
+            text = " ".join(run.text for run in line.runs)
+            on_terms_line = TERMS_LABEL.search(text) is not None
+            for m in TERMS.finditer(text):
+                if on_terms_line or m.group(2) or fold(m.group(0)).startswith("net"):
+                    out.add(int(m.group(1)))
+    return out
+
+
+def _either_way(cand: Candidate) -> bool:
+    """A numeric date that reads as a date both day- and month-first (03/04/2026, also 03/03/2026)."""
+    if "order" not in cand.extra:
         return False
-    return (
-        checks.due_after_issue(chosen["invoice_date"].parsed.value, chosen["due_date"].parsed.value) is False
-    )
+    other = parse_date(cand.text, day_first=cand.extra["order"] != "dmy")
+    return other is not None and (cand.extra.get("ambiguous") or other.value == cand.parsed.value)
+
+
+def _gap(chosen: dict[str, Candidate]) -> int | None:
+    if not all(name in chosen for name in DATE_FIELDS):
+        return None
+    issued, due = (dt.date.fromisoformat(chosen[name].parsed.value) for name in DATE_FIELDS)
+    return (due - issued).days
+
+
+def _month_first_fits(
+    day_first: dict[str, Candidate], month_first: dict[str, Candidate], terms: set[int]
+) -> bool:
+    """Whether two ambiguous dates read month-first: day-first puts the due date before the invoice
+    date and month-first does not; or only month-first gives a printed term; or, no term deciding,
+    only month-first is due within MAX_TERM_DAYS (04/11 -> 06/01 is 51 days, not 325)."""
+    a, b = _gap(day_first), _gap(month_first)
+    if a is None or b is None or b < 0:
+        return False
+    if a < 0:
+        return True
+    if (a in terms) != (b in terms):
+        return b in terms
+    return a > MAX_TERM_DAYS and b <= MAX_TERM_DAYS
 
 
 # --- value fields -----------------------------------------------------------------------------------------
@@ -250,10 +298,16 @@ def _block_json(name: str, lines: list[Line], base_confidence: float, evidence: 
     return out
 
 
+def _initials(text: str) -> str:
+    return "".join(t[0] for t in text.split() if t[0].isalnum()).upper()
+
+
 def _without_logo(words: list[Word]) -> list[Word]:
-    """A logo's initials are text too ("NS" before or above "Nordic Supplies AB"), but not the name."""
+    """A logo's initials are text too ("NS" before or above "Nordic Supplies AB"), but not the name;
+    nor is a mark OCR reads off a logo's drawing ("山", "@"): a short line of no ASCII letter."""
     out: list[Word] = []
-    for line in lines_of(words):
+    lines = lines_of(words)
+    for index, line in enumerate(lines):
         row = [w for run in line.runs for w in run.words]
         first = row[0].text.strip()
         rest = " ".join(w.text for w in row[1:]).split()
@@ -265,6 +319,18 @@ def _without_logo(words: list[Word]) -> list[Word]:
             and (not rest or initials.startswith(first))
         ):
             row = row[1:]
+        text = " ".join(w.text for w in row).strip()
+        below = " ".join(r.text for r in lines[index + 1].runs) if index + 1 < len(lines) else ""
+        compact = "".join(c for c in text if c.isalnum())
+        if (
+            len(compact) <= 3
+            and below
+            and (
+                not any(c.isascii() and c.isalpha() for c in compact)
+                or _initials(below).startswith(compact.upper())
+            )
+        ):
+            continue  # a logo on its own line above the name
         out += row
     return out
 

@@ -21,7 +21,7 @@ TEXT = "~"  # words that read like a label but are a value themselves ("30 dagar
 # "inkl. moms", "(excl. VAT)" after a sum's label: part of the label, and what tells a total from a subtotal
 _INCL = r"(?:[\s,]*\(?\s*(?:inkl|incl|including|inklusive)[\s.]*(?:moms|vat|tax|mva)\s*\)?)"
 _EXCL = r"(?:[\s,]*\(?\s*(?:exkl|excl|excluding|exklusive|ex)[\s.]*(?:moms|vat|tax|mva)\s*\)?)"
-_RATE = r"(?:\s*\(?\s*\d{1,2}(?:[.,]\d{1,2})?\s*%\s*\)?)?"  # "Moms 25%", "VAT (20 %)": the rate is label
+_RATE = r"(?:\s*@?\s*\(?\s*\d{1,2}(?:[.,]\d{1,2})?\s*%\s*\)?)?"  # "Moms 25%", "VAT (20 %)", "VAT @ 20%"
 
 
 @dataclass(frozen=True)
@@ -62,14 +62,19 @@ LABELS: tuple[Label, ...] = (
     *_labels(
         "invoice_number",
         "Fakturanr|Fakturanummer|Faktura nr|Faktura-nr|Fakturanr.|Invoice No.|Invoice number|Invoice #|"
-        "Invoice nr|Invoice ID|Inv. no.|Inv #|Inv. #|Invoice ref.",
+        "Invoice nr|Invoice ID|Inv. no.|Inv #|Inv. #|Invoice ref.|Faktura nummer|Bill number|Bill no.|Bill #|"
+        "Document no.|Document number",
     ),
-    *_labels("invoice_date", "Fakturadatum|Invoice date|Date of issue|Issue date|Date issued|Utskriftsdatum"),
+    *_labels(
+        "invoice_date",
+        "Fakturadatum|Invoice date|Date of issue|Issue date|Date issued|Utskriftsdatum|Faktureringsdatum|"
+        "Fakturans datum|Utställd|Utställningsdatum|Billing date|Invoiced on|Bill date",
+    ),
     *_labels("invoice_date", "Datum|Date", strong=False),
     *_labels(
         "due_date",
         "Förfallodatum|Förfallodag|Förfaller|Att betala senast|Betala senast|Betalas senast|"
-        "Sista betalningsdag|Due date|Payment due|Date due|Pay by|Due by|Payable by",
+        "Sista betalningsdag|Due date|Payment due|Payment due date|Date due|Pay by|Due by|Payable by",
     ),
     *_labels(
         "subtotal",
@@ -107,7 +112,7 @@ LABELS: tuple[Label, ...] = (
     *_labels(
         "customer_address",
         "Faktureringsadress|Fakturamottagare|Fakturaadress|Kund|Köpare|Bill to|Billed to|Invoice to|"
-        "Customer|Sold to",
+        "Customer|Sold to|Invoice address|Bill-to party|Mottagare",
     ),
     # payment terms: "30 dagar netto", "Netto 30 dagar", "14 days net" ("netto" alone is a subtotal)
     Label(
@@ -130,9 +135,12 @@ LABELS: tuple[Label, ...] = (
         "Tel|Tel.|Telefon|Telefax|Tfn|Phone|Mobil|Mobile|Fax|E-post|Email|E-mail|Webb|Web|Hemsida|"
         # references that are people, terms and bank details that are not a payment target
         "Er referens|Vår referens|Your reference|Our reference|Your ref.|Our ref.|Er ref.|Vår ref.|"
-        "Kontaktperson|Handläggare|Attn.|Att:|Betalningsvillkor|Payment terms|Terms|Villkor|"
+        "Kontaktperson|Handläggare|Sales contact|Contact|Attn.|Att:|"
+        "Betalningsvillkor|Payment terms|Terms|Villkor|"
         "Dröjsmålsränta|Sort code|Clearingnr|Clearingnummer|Kontonr|Kontonummer|"
-        "Moms %|VAT %|Momssats|VAT rate",
+        "Moms %|VAT %|Momssats|VAT rate|"
+        # another party's address: its heading claims the name under it
+        "Ship to|Deliver to|Delivery address|Leveransadress|Leverans till|Godsmottagare",
     ),
     *_labels(TEXT, "F-skatt|Godkänd för F-skatt|Innehar F-skattsedel"),
 )

@@ -2,7 +2,8 @@
 
 1. Label search over every line of the page (so a field the detector missed is still found): a
    label's value is read from the rest of its own run ("Invoice No. 12345"), the next run on its
-   line (a column 200+ px away), or a cell below (bordered header cells): on the next lines within
+   line (a column 200+ px away; on a skewed scan, a run a few px off the line sharing most of the
+   label's height), or a cell below (bordered header cells): on the next lines within
    reach, the words that start under the label, cut where a word stands under a neighbouring header
    label. A weak "Total" heads one cell, never a table column. Look-alike labels (customer number,
    delivery date, Org.nr, ...) claim their values too, so nothing else takes them.
@@ -13,12 +14,17 @@
    support; inside a region of another class the label decides (a date under "Förfallodatum" in an
    `invoice_date` box is the due date) and the region adds nothing. A region with no labelled value
    in it proposes its own words for its class (weaker than any labelled value). A line of the
-   supplier's or customer's address block is never the value of a label outside that block.
+   supplier's or customer's address block is never the value of a label outside that block (unless
+   it is the whole cell on the label's own line: a value column the detector took for an address).
+   A payment block proposes only numbers that prove what they are: an IBAN (mod 97), a Bankgiro
+   (123-4567, Luhn), a BIC beside an IBAN of its country, and as the payment reference an RF
+   reference or the block's one plain number with a Luhn check digit (never an IBAN's first group).
 5. Per field the best-scored candidate; a field with no candidate is absent (never guessed).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -222,19 +228,41 @@ def _segments(page: PageText, line_no: int, run: Run, found: Found) -> list[Segm
     if run.text[found.end : inline_end].strip(" :;#.-–"):
         out.append(("inline", INLINE, run, found.end, inline_end))
     line = page.lines[line_no]
+    label_box = run.box_of(found.start, found.end)
     if not after:  # the last label of its run: the next run on the line may be its value
         index = line.runs.index(run)
-        if index + 1 < len(line.runs):
-            nxt = line.runs[index + 1]
-            first = page.runs_labels(nxt)
-            end = first[0].start if first else len(nxt.text)
+        nxt = line.runs[index + 1] if index + 1 < len(line.runs) else None
+        beside = _beside(page, line_no, label_box, nxt.box.x1 if nxt is not None else float("inf"))
+        for cell in (beside, nxt):
+            if cell is None:
+                continue
+            first = page.runs_labels(cell)
+            end = first[0].start if first else len(cell.text)
             if end > 0:
-                out.append(("right", RIGHT, nxt, 0, end))
-    label_box = run.box_of(found.start, found.end)
+                out.append(("right", RIGHT, cell, 0, end))
     below = _cells_below(page, line_no, label_box)
     if not found.label.heads_column:  # "Total" heads one cell, but also a line-item column: not that
         below = below[:1] if below and not _column_goes_on(page, below[0][2], label_box) else []
     return out + below
+
+
+def _beside(page: PageText, line_no: int, label_box: Box, before: float) -> Run | None:
+    """The nearest run right of a label, nearer than `before`, on a neighbouring line that shares
+    most of the label's height: a skewed scan puts a value a few pixels off its label's line, and
+    the line grouping may give it to the line above or below."""
+    best: Run | None = None
+    for other in page.lines[max(0, line_no - 2) : line_no + 3]:
+        if other is page.lines[line_no]:
+            continue
+        for cell in other.runs:
+            shared = min(cell.box.y2, label_box.y2) - max(cell.box.y1, label_box.y1)
+            if (
+                label_box.x2 <= cell.box.x1 < before
+                and shared >= 0.5 * min(cell.box.height, label_box.height)
+                and (best is None or cell.box.x1 < best.box.x1)
+            ):
+                best = cell
+    return best
 
 
 def _column_goes_on(page: PageText, cell: Run, label_box: Box) -> bool:
@@ -362,6 +390,8 @@ def apply_regions(
             if cand.field == region.name:
                 cand.score += AGREE
                 cand.region = region
+        if region.name == "payment_reference":
+            out += _payment_numbers(region, inside, out)
         if labelled:
             continue  # the label words decide what this region's words are
         own = _region_value(region, inside, day_first=day_first)
@@ -370,11 +400,62 @@ def apply_regions(
     return out
 
 
+BANKGIRO_SHAPE = re.compile(r"\d{3,4}-\d{4}")  # as Bankgirot prints them; Plusgiro ends "-N"
+
+
+def _payment_numbers(region: Region, inside: list[Word], claimed: list[Candidate]) -> list[Candidate]:
+    """Payment numbers that prove what they are, in a payment block whose label beside them was not
+    read: an IBAN (country format and mod 97), a Bankgiro number (123-4567, Luhn), and a BIC of the
+    IBAN's country. Only for a field no label found, and only words no label claimed."""
+    have = {c.field for c in claimed}
+    taken = {id(w) for c in claimed for w in c.words}
+    found: dict[str, Candidate] = {}
+    for line in lines_of(inside):
+        for run in line.runs:
+            if find_labels(run.text) or any(id(w) in taken for w in run.words):
+                continue
+            text = clean(run.text).strip(" :")
+            start = clean(run.text).index(text) if text else 0
+            compact = text.replace(" ", "").upper()
+            value: Parsed | None = None
+            name = ""
+            if checks.looks_like_iban(compact) and checks.iban_number(compact):
+                name, value = "iban", Parsed(compact, start, start + len(text), {})
+            elif BANKGIRO_SHAPE.fullmatch(text) and checks.bankgiro(text.replace("-", "")):
+                digits = text.replace("-", "")
+                name, value = (
+                    "bankgiro",
+                    Parsed(checks.show_bankgiro(digits), start, start + len(text), {"digits": digits}),
+                )
+            elif checks.looks_like_bic(compact) and " " not in text and checks.bic_code(compact):
+                name, value = "bic", Parsed(compact, start, start + len(text), {})
+            if value is None or name in have or name in found:
+                continue
+            found[name] = Candidate(
+                name,
+                value,
+                run,
+                value.start,
+                value.end,
+                REGION_ONLY,
+                "region",
+                region=region,
+                extra=dict(value.extra),
+            )
+    if "bic" in found:
+        iban = found.get("iban") or next((c for c in claimed if c.field == "iban"), None)
+        if iban is None or iban.parsed.value[:2] != found["bic"].parsed.value[4:6]:
+            del found["bic"]  # a word of eight capitals is a BIC only beside an IBAN of its country
+    return list(found.values())
+
+
 def _across_blocks(cand: Candidate, regions: Sequence[Region]) -> bool:
     """A value inside the supplier's or customer's address block, its label outside: a line of the
     address that happens to sit beside (or under) a label of another column."""
     if cand.label_box is None:
         return False
+    if cand.relation in ("inline", "right") and cand.text.strip(" :#") == cand.run.text.strip(" :#"):
+        return False  # a value that is its whole cell, on its label's line: a value column, not an address
     return any(
         region.name in ("supplier", "customer_address")
         and all(region.holds(w) for w in cand.words)
@@ -383,7 +464,48 @@ def _across_blocks(cand: Candidate, regions: Sequence[Region]) -> bool:
     )
 
 
+def _unlabelled_reference(runs: list[Run]) -> Candidate | None:
+    """A payment block's number with no label read beside it is the payment reference only when it
+    carries its own proof and nothing else could be it: an RF reference (mod 97), or the block's one
+    number printed as plain digits (a Bankgiro 123-4567 or Plusgiro 12345-6 is hyphenated, an IBAN
+    has letters, an amount a decimal mark) when its last digit is a Luhn check digit."""
+    plain: list[tuple[Run, str]] = []
+    for run in runs:
+        text = clean(run.text).strip(" :#")
+        alnum = parse_alnum(text, max_len=25)
+        if alnum and alnum.value.startswith("RF") and checks.rf_reference(alnum.value):
+            return _whole(run, text, alnum.value, "rf")
+        if re.fullmatch(r"\d[\d ]*\d", text) and len(text.replace(" ", "")) >= 5 and parse_date(text) is None:
+            plain.append((run, text))
+    if len(plain) != 1:
+        return None  # two plain numbers (a Bankgiro read without its hyphen, say): which is which?
+    run, text = plain[0]
+    digits = text.replace(" ", "")
+    return _whole(run, text, digits, "ocr") if checks.ocr_reference(digits) else None
+
+
+def _whole(run: Run, text: str, value: str, kind: str) -> Candidate:
+    start = clean(run.text).index(text)
+    parsed = Parsed(value, start, start + len(text), {"kind": kind})
+    return Candidate(
+        "payment_reference",
+        parsed,
+        run,
+        parsed.start,
+        parsed.end,
+        REGION_ONLY,
+        "region",
+        extra={"kind": kind},
+    )
+
+
 def _region_value(region: Region, inside: list[Word], *, day_first: bool) -> Candidate | None:
+    if region.name == "payment_reference":
+        runs = [run for line in lines_of(inside) for run in line.runs if not find_labels(run.text)]
+        own = _unlabelled_reference(runs)
+        if own is not None:
+            own.region = region
+        return own
     parse = parser_for(region.name, "", day_first)
     if parse is None:
         return None

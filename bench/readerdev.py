@@ -1,0 +1,178 @@
+"""The reader's dev loop: read bench/extraction's pages once, then score the resolver in seconds.
+
+    python -m bench.readerdev cache [--held-out 40] [--in-family 10]   # decode, detect, OCR: minutes
+    python -m bench.readerdev score [--exact] [--true-boxes] [--no-regions] [--show] [--count-reference]
+
+`cache` runs each page (bench.extraction's seeds and generation) through serving's core up to the
+words (decode, detect, OCR around the detections) and pickles words, regions, the true field boxes
+and the truth under build/readerdev/. `score` runs `read_invoice` on the cached words, with the
+detector's regions, the true boxes (a perfect detector) or none (the label words alone), scored as
+bench/extraction scores. `--exact`: the generator's own words (each drawn text with its glyph box,
+as tests/unit/test_reading_synth.py makes them) instead of OCR's, which isolates the resolver.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+CACHE = REPO / "build" / "readerdev"
+SETS = {"held_out": ("held_out", 700_000), "in_family": ("train", 800_000)}
+
+
+def _cache(count: dict[str, int]) -> None:
+    import numpy as np  # noqa: PLC0415
+
+    from bench.extraction import MODEL, Reader, scans  # noqa: PLC0415
+    from devkit.synth.render import render_invoice  # noqa: PLC0415
+    from invoice_core.fields import regions_from  # noqa: PLC0415
+    from invoice_core.pipeline import Document, analyse  # noqa: PLC0415
+    from invoice_core.reading import read_page_words  # noqa: PLC0415
+
+    reader = Reader(MODEL)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    for name, (policy, seed0) in SETS.items():
+        for i, sample in enumerate(scans(policy, count[name], seed0)):
+            out = CACHE / f"{sample.name}.pkl"
+            if out.exists():
+                continue
+            started = time.perf_counter()
+            seed = seed0 + i
+            page = render_invoice(seed, policy=policy)
+            analysis = analyse(Document(data=sample.data, kind="image"), reader.model, reader.settings.limits)
+            p = analysis.pages[0]
+            sx, sy = p.image.scale
+            boxes = p.detections.boxes * np.array([sx, sy, sx, sy], dtype=np.float32)
+            regions = regions_from(
+                boxes, p.detections.scores, p.detections.class_ids, reader.model.info.names
+            )
+            got = read_page_words(p.image.bgr, page=1, regions=[r.box for r in regions], image_scale=(sx, sy))
+            true_boxes = [(b.name, (b.x1, b.y1, b.x2, b.y2)) for b in page.boxes]
+            record = {
+                "name": sample.name,
+                "seed": seed,
+                "policy": policy,
+                "truth": sample.truth,
+                "tags": sample.tags,
+                "words": got.words,
+                "regions": regions,
+                "true_boxes": true_boxes,
+                "model": reader.model.info.version,
+            }
+            out.write_bytes(pickle.dumps(record))
+            print(f"{sample.name}: {len(got.words)} words, {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def exact_words(seed: int, policy: str) -> tuple[list[Any], list[Any], Any]:
+    """The generator's words and field extents for bench.extraction's page `seed` (the same draws as
+    render_invoice makes before composing), and the invoice."""
+    import numpy as np  # noqa: PLC0415
+
+    from devkit.synth.compose import compose  # noqa: PLC0415
+    from devkit.synth.content import make_invoice  # noqa: PLC0415
+    from devkit.synth.fields import CLASS_NAMES  # noqa: PLC0415
+    from devkit.synth.render import _profile, page_size  # noqa: PLC0415
+    from invoice_core.words import Box, Region, Word  # noqa: PLC0415
+
+    rng = random.Random(seed)
+    np.random.default_rng(rng.getrandbits(64))
+    _, degradation = _profile(rng, None, None, vary_dpi=False)
+    width, height = page_size(1240, 1754, degradation)
+    inv = make_invoice(rng, policy=policy)
+    sheet = compose(inv, rng, width, height, None, policy=policy)
+    words: list[Word] = []
+    extents: dict[int, list[Box]] = {}
+    for placed in sheet.placed:
+        for op in placed.block.ops:
+            if op.kind != "text":
+                continue
+            x, y = op.xy[0] + placed.dx, op.xy[1] + placed.dy
+            x1, y1, x2, y2 = op.kw["font"].getbbox(op.kw["text"], anchor=op.kw["anchor"])
+            box = Box(x + x1, y + y1, x + x2, y + y2)
+            if box.x2 <= box.x1 or box.y2 <= box.y1:
+                continue
+            words.append(Word(op.kw["text"], box, 1, 0.99, "pdf_text"))
+            if op.field is not None:
+                extents.setdefault(op.field, []).append(box)
+    regions = [Region(CLASS_NAMES[c], Box.union(b), 0.9) for c, b in extents.items()]
+    return words, regions, inv
+
+
+def _score(args: argparse.Namespace) -> None:
+    from bench.extraction import KEY_FIELDS, OTHER_FIELDS, Outcome, Sample, score, truth_of  # noqa: PLC0415
+    from invoice_core.fields import read_invoice  # noqa: PLC0415
+    from invoice_core.words import Box, Region  # noqa: PLC0415
+
+    records = [pickle.loads(p.read_bytes()) for p in sorted(CACHE.glob("*.pkl"))]
+    by_set: dict[str, list[Outcome]] = {}
+    for rec in records:
+        if args.only and args.only not in rec["name"]:
+            continue
+        truth = rec["truth"]
+        if args.exact:
+            words, true_regions, inv = exact_words(rec["seed"], rec["policy"])
+            truth = truth_of(inv)
+        else:
+            words = rec["words"]
+            true_regions = [Region(n, Box(*b), 0.9) for n, b in rec["true_boxes"]]
+        if args.count_reference:  # a payment block's "Reference" line as the payment reference too
+            printed = exact_words(rec["seed"], rec["policy"])[2].payment_truth()
+            if "reference" in printed:
+                truth = {**truth, "payment_reference": printed["reference"]}
+        regions = [] if args.no_regions else true_regions if args.true_boxes else rec["regions"]
+        started = time.perf_counter()
+        answer = read_invoice(words, regions)
+        got = {n: f.get("value") for n, f in answer["fields"].items()}
+        sample = Sample(rec["name"], b"", "image", truth, rec["tags"])
+        by_set.setdefault(rec["policy"], []).append(
+            Outcome(sample, got, (time.perf_counter() - started) * 1e3, [], [])
+        )
+    for name, outcomes in by_set.items():
+        s = score(outcomes)
+        print(
+            f"== {name}: {s['pages']} pages, key {100 * (s['key_accuracy'] or 0):.1f}%, "
+            f"all-key pages {s['pages_all_key_right']}, spurious {s['spurious']}"
+        )
+        for field in KEY_FIELDS + OTHER_FIELDS:
+            f = s["per_field"][field]
+            print(
+                f"  {field:18s} {f['right']:3d}/{f['printed']:<3d} wrong {f['wrong']:2d} "
+                f"missing {f['missing']:2d} spurious {f['spurious']:2d}"
+            )
+        if args.show:
+            for f in s["failures"]:
+                print(
+                    f"    {f['page']} {f['field']}: want {f['want']!r} got {f['got']!r} "
+                    f"[{f.get('layout')}, {f.get('payment')}, {f.get('wording')}, {f.get('lang')}]"
+                )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("cache")
+    c.add_argument("--held-out", type=int, default=40)
+    c.add_argument("--in-family", type=int, default=10)
+    s = sub.add_parser("score")
+    s.add_argument("--exact", action="store_true")
+    s.add_argument("--true-boxes", action="store_true")
+    s.add_argument("--no-regions", action="store_true")
+    s.add_argument("--show", action="store_true")
+    s.add_argument("--count-reference", action="store_true", help="truth: a 'Reference' line is one too")
+    s.add_argument("--only", default="")
+    args = parser.parse_args()
+    if args.cmd == "cache":
+        _cache({"held_out": args.held_out, "in_family": args.in_family})
+    else:
+        _score(args)
+
+
+if __name__ == "__main__":
+    main()
