@@ -265,7 +265,13 @@ def _printed(inv: Any) -> list[tuple[str, str]]:
         ("due_date", inv.due),
         ("total_amount", inv.total),
     ]
-    names = {"ocr": "payment_reference", "bankgiro": "bankgiro", "plusgiro": "plusgiro", "iban": "iban"}
+    names = {
+        "ocr": "payment_reference",
+        "reference": "payment_reference",  # an English payment block's reference line
+        "bankgiro": "bankgiro",
+        "plusgiro": "plusgiro",
+        "iban": "iban",
+    }
     for label, value in inv.payment_lines:
         key = next((v for k, v in names.items() if k in label.lower()), None)
         if key and all(key != r[0] for r in rows):
