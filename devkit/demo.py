@@ -109,8 +109,9 @@ def train(aws: Any, training: Any, api: Client, step: Step, args: argparse.Names
     uri = upload_tree(s3, dataset, bucket, f"datasets/demo-{args.seed}/")
     # Base weights only from prefixes this stack alone writes (a pickle is code): models/.
     models = aws.name("ModelsBucket")
-    weights = f"s3://{models}/models/demo-3/best.pt"
-    s3.upload_file(str(SHIPPED / "best.pt"), models, "models/demo-3/best.pt")
+    version = json.loads((SHIPPED / "metrics.json").read_text())["version"]
+    weights = f"s3://{models}/models/{version}/best.pt"
+    s3.upload_file(str(SHIPPED / "best.pt"), models, f"models/{version}/best.pt")
     print(f"  dataset {uri}\n  base weights {weights}")
 
     step(f"POST /train: fine-tune the shipped model for {args.epochs} epoch(s)")

@@ -56,7 +56,7 @@ STAGES: tuple[tuple[str, int, dict[str, str]], ...] = (
     ("-most", 3000, {**COMMON, "imgsz": "640", "epochs": "3", "lr0": "0.0003", "warmup-epochs": "0"}),
     # The generator's new families (label columns, header cells, slips, ...), fonts and scan
     # profiles: the layouts the earlier stages never drew, trained on from stage 4's weights.
-    ("-families", 1500, {**COMMON, "imgsz": "640", "epochs": "5", "lr0": "0.0005", "warmup-epochs": "0"}),
+    ("-families", 1500, {**COMMON, "imgsz": "640", "epochs": "3", "lr0": "0.0005", "warmup-epochs": "0"}),
 )
 DATA = {"n_val": 60, "seed": 1}
 VERSION = "demo-4"

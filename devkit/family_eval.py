@@ -89,6 +89,58 @@ def _worker(model: str, data: str) -> None:
     print(json.dumps({**summary, "per_class": per_class}))
 
 
+def proposals(onnx_model: Path, data: Path, *, conf: float = 0.25) -> dict[str, dict[str, int]]:
+    """What the reader gets, per key class: of the true boxes in `data`'s val split, how many have a
+    serving detection (conf >= `conf`) of the same class with IoU >= 0.5 ("right"), else a detection
+    of another key class or of the same class with IoU < 0.5 covering at least half of the true box
+    ("near": the reader still reads there and the label words decide), else none ("missed").
+
+    Ultralytics' per-class recall counts only the first; the reader needs the region, not the class
+    (the two dates are one-line key-value rows that differ only in their label words)."""
+    import cv2  # noqa: PLC0415
+    import numpy as np  # noqa: PLC0415
+    import yaml  # noqa: PLC0415
+
+    from invoice_core.model import load_model  # noqa: PLC0415 - serving's own path
+    from invoice_core.postprocess import postprocess  # noqa: PLC0415
+    from invoice_core.preprocess import prepare, unletterbox  # noqa: PLC0415
+
+    spec = yaml.safe_load(data.read_text())
+    names = {int(k): v for k, v in spec["names"].items()}
+    key_ids = {i for i, n in names.items() if n in KEY_CLASSES}
+    model = load_model(onnx_model, intra_op_threads=1)
+    counts = {name: {"right": 0, "near": 0, "missed": 0} for name in KEY_CLASSES}
+    for image_path in sorted((data.parent / spec["val"]).glob("*.jpg")):
+        label_path = data.parent / "labels" / image_path.parent.name / f"{image_path.stem}.txt"
+        bgr = cv2.imread(str(image_path))
+        height, width = bgr.shape[:2]
+        tensor, transform = prepare(bgr, model.info.imgsz)
+        found = postprocess(model.run(tensor), end2end=model.info.end2end, conf=conf, iou=0.7, max_det=300)
+        boxes = unletterbox(found.boxes, transform, (height, width))
+        for row in label_path.read_text().split("\n"):
+            if not row.strip():
+                continue
+            cls, cx, cy, w, h = (float(v) for v in row.split())
+            if int(cls) not in key_ids:
+                continue
+            true = np.array(
+                [(cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height]
+            )
+            verdict = "missed"
+            for box, cid in zip(boxes, found.class_ids, strict=True):
+                ix = max(0.0, min(box[2], true[2]) - max(box[0], true[0]))
+                iy = max(0.0, min(box[3], true[3]) - max(box[1], true[1]))
+                inter, area_t = ix * iy, (true[2] - true[0]) * (true[3] - true[1])
+                union = area_t + (box[2] - box[0]) * (box[3] - box[1]) - inter
+                if int(cid) == int(cls) and union > 0 and inter / union >= 0.5:
+                    verdict = "right"
+                    break
+                if int(cid) in key_ids and area_t > 0 and inter / area_t >= 0.5:
+                    verdict = "near"
+            counts[names[int(cls)]][verdict] += 1
+    return counts
+
+
 def verdict(held_out: dict[str, Any]) -> list[str]:
     """The issue's targets on the held-out families, each met or missed with its figure."""
     lines = []
@@ -129,9 +181,35 @@ validator, conf 0.001, IoU 0.7 (its defaults).
 | --- | --- | --- | --- | --- |
 {chr(10).join(rows)}
 
+{_proposal_table(result)}
 Targets on the held-out families:
 {chr(10).join(verdict(held))}
 {END}
+"""
+
+
+def _proposal_table(result: dict[str, Any]) -> str:
+    """The key fields as the reader sees them (see `proposals`), when they were measured."""
+    got = result.get("proposals")
+    if not got:
+        return ""
+    rows = []
+    for name in KEY_CLASSES:
+        cells = []
+        for which in ("in_family", "held_out"):
+            c = got[which][name]
+            total = sum(c.values()) or 1
+            cells.append(f"{c['right'] / total:.3f} / {(c['right'] + c['near']) / total:.3f}")
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return f"""
+What the reader gets (serving's own pre/post-processing, conf 0.25): the share of true key-field
+boxes with a detection of the same class at IoU >= 0.5, and that share plus those where a
+detection of any key class covers at least half of the true box (the reader reads there, and
+the label words beside the value decide the field).
+
+| key class | in-family: right / region found | held-out: right / region found |
+| --- | --- | --- |
+{chr(10).join(rows)}
 """
 
 
@@ -155,7 +233,14 @@ def run(model: Path, pages: int, workers: int, version: str) -> dict[str, Any]:
         print(f"  validating on {name} ({pages} pages)", flush=True)
         sets[name] = validate(model, data)
         print(f"  {name}: mAP50 {sets[name]['mAP50']:.3f}, recall {sets[name]['recall']:.3f}", flush=True)
+    onnx_model = model.with_name("model.onnx")
+    found = (
+        {name: proposals(onnx_model, data) for name, data in datasets(pages, workers).items()}
+        if onnx_model.is_file()
+        else None
+    )
     return {
+        "proposals": found,
         "model": str(model.relative_to(REPO)) if model.is_relative_to(REPO) else str(model),
         "version": version,
         "pages": pages,

@@ -21,6 +21,8 @@ from invoice_core.words import Region, Word
 
 POINTS_PER_INCH = 72.0
 SERVING = ReadPolicy()  # how serving reads pages
+# The fields a reader of an invoice cannot do without: one missing sends OCR'd pages to a whole read.
+KEY_FIELDS = ("invoice_number", "invoice_date", "due_date", "total_amount", "payment_reference")
 
 
 def read_fields(
@@ -30,9 +32,10 @@ def read_fields(
     pages are read; the default is serving's)."""
     started = time.perf_counter()
     names = analysis.model.info.names
-    words: list[Word] = []
+    by_page: list[list[Word]] = []
     regions: list[Region] = []
     sources: list[str] = []
+    partial: list[int] = []  # pages OCR'd around their regions only (indices)
     for number, page in enumerate(analysis.pages, start=1):
         sx, sy = page.image.scale
         boxes = page.detections.boxes * np.array([sx, sy, sx, sy], dtype=np.float32)
@@ -48,10 +51,25 @@ def read_fields(
             image_scale=(sx, sy),
             policy=policy,
         )
-        words += got.words
+        by_page.append(got.words)
         regions += found
         sources.append(got.source)
-    answer = read_invoice(words, regions)
-    answer["read"] = {"sources": sources, "words": len(words)}
+        if got.source == "ocr" and found:
+            partial.append(number - 1)
+    answer = read_invoice([w for page_words in by_page for w in page_words], regions)
+    fallback: list[int] = []
+    # (a policy that never reads whole pages gives no words without regions: no fallback then)
+    for index in partial[: policy.fallback_pages] if policy.whole_page_without_regions else ():
+        if all(name in answer["fields"] for name in KEY_FIELDS):
+            break
+        page = analysis.pages[index]
+        whole = read_page_words(
+            page.image.bgr, page=index + 1, image_scale=page.image.scale, policy=policy
+        )  # no regions: the whole page
+        by_page[index] = whole.words
+        fallback.append(index + 1)
+        answer = read_invoice([w for page_words in by_page for w in page_words], regions)
+    words = [w for page_words in by_page for w in page_words]
+    answer["read"] = {"sources": sources, "words": len(words), "whole_page_fallback": fallback}
     analysis.timings_ms["read"] = (time.perf_counter() - started) * 1000.0
     return answer

@@ -40,6 +40,10 @@ class ReadPolicy:
     context: Context = field(default_factory=Context)  # the windows of by_lines=False
     options: OcrOptions = field(default_factory=OcrOptions)
     whole_page_without_regions: bool = True  # no detections on a page: OCR all of it (else: no words)
+    # A key field still missing after the regions: OCR the whole of this many scanned pages (first
+    # first) and decide again. The detector misses rows of layouts it never saw; the label words on
+    # the page still name them. Costs a whole-page read on pages that lack a key field.
+    fallback_pages: int = 2
 
 
 @dataclass(frozen=True)
