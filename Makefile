@@ -186,8 +186,9 @@ events: $(STAMP)  ## Regenerate events/infer_*.json (API Gateway proxy events) f
 bench: $(STAMP) $(SERVE_STAMP)  ## Inference benchmark (about 13 min) -> docs/performance.md and the README cost table
 	$(PY) -m bench
 
-bench-extraction: $(STAMP)  ## Field values read right on held-out layouts, in-family pages, PDFs -> docs/extraction.md
+bench-extraction: $(STAMP)  ## Field values read right (held-out layouts, in-family, PDFs) and the read's speed side by side -> docs/extraction.md
 	$(PY) -m bench extraction
+	$(PY) -m bench.read_speed --pages 12 --rounds 1 --cold-runs 3
 
 bench-inbox: $(STAMP)  ## Inbox pipeline load test (1,000 invoices, 3 workers, one killed) -> docs/performance-inbox.md
 	$(PY) -m bench inbox

@@ -36,6 +36,7 @@ MODEL = REPO / "models" / "demo" / "model.onnx"
 KEY_FIELDS = ("invoice_number", "invoice_date", "due_date", "total_amount", "payment_reference")
 OTHER_FIELDS = ("subtotal", "vat", "currency", "bankgiro", "plusgiro", "iban", "bic", "supplier")
 TARGET_KEY_ACCURACY = 0.97
+SPEED_SECTION = "## Speed, side by side"  # bench.read_speed writes it
 SEED_BASE = {"held_out": 700_000, "in_family": 800_000, "pdf": 900_000}  # no training set uses these
 FULL = {"held_out": 120, "in_family": 40, "pdf": 40}
 
@@ -331,8 +332,8 @@ right on layouts the detector never trained on, and no spurious value.
 | --- | --- | --- | --- | --- | --- |
 {chr(10).join(failures) or "| - | - | - | - | - | - |"}
 
-Latency per page here is a note (this machine is shared and noisy): the side-by-side timings are in
-[performance.md](performance.md).
+Latency per page here is a note (this machine is shared and noisy): the side-by-side timings are
+the next section's (`python -m bench.read_speed`).
 """
 
 
@@ -366,7 +367,10 @@ def run(quick: bool = False) -> dict[str, Any]:
     WORK.mkdir(parents=True, exist_ok=True)
     (WORK / "extraction.json").write_text(json.dumps(results, indent=1, default=str))
     command = "make bench-extraction" + (" (--quick)" if quick else "")
-    DOC.write_text(render(results, command), encoding="utf-8")
+    # The speed section is bench.read_speed's: keep it when the accuracy part is rewritten.
+    before = DOC.read_text(encoding="utf-8") if DOC.is_file() else ""
+    speed = before[before.find(SPEED_SECTION) :] if SPEED_SECTION in before else ""
+    DOC.write_text(render(results, command) + ("\n" + speed if speed else ""), encoding="utf-8")
     print(f"extraction -> {DOC.relative_to(REPO)}")
     return results
 

@@ -192,6 +192,26 @@ def test_a_bad_fields_value_is_a_422_in_the_query_and_the_body(
         assert error["error"] == "invalid_option" and error["message"].startswith("fields: ")
 
 
+def test_items_asks_for_a_scans_line_items_and_a_bad_value_is_a_422(
+    handler: ModuleType, api_event: Callable[..., dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from invoice_core import extract  # noqa: PLC0415
+
+    policies: list[Any] = []
+    real = extract.read_fields
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        policies.append(kwargs.get("policy"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(extract, "read_fields", spy)
+    _answer(handler, api_event("infer_jpeg"))
+    _answer(handler, api_event("infer_jpeg", items="1"))
+    assert [p.ocr_line_items for p in policies] == [False, True]
+    bad = _result(handler, api_event("infer_jpeg", items="rows"))
+    assert bad["statusCode"] == 422 and json.loads(bad["bytes"])["message"].startswith("items: ")
+
+
 def _jpeg(result: dict[str, Any]) -> np.ndarray:
     headers = {k.lower(): v[-1] for k, v in (result.get("multiValueHeaders") or {}).items()}
     assert result["statusCode"] == 200 and headers["content-type"] == "image/jpeg"

@@ -86,3 +86,26 @@ def test_the_fallback_stops_at_its_page_budget(reads: list[tuple[int, str]], mon
     extract.read_fields(_analysis(4), SimpleNamespace(kind="image"), pdf_dpi=150)
     assert [c for c in reads if c[1] == "whole"] == [(1, "whole"), (2, "whole")]
     assert len([c for c in reads if c[1] == "regions"]) == 4
+
+
+def test_a_scans_line_items_are_read_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[int] = []
+
+    def fake(image: Any, *, page: int, regions: Any = None, **_: Any) -> PageWords:
+        seen.append(len(regions or ()))
+        return PageWords(page, "ocr", _page(WHOLE, page), 0.0)
+
+    monkeypatch.setattr(extract, "read_page_words", fake)
+    analysis = _analysis(1)
+    table = np.array([[40.0, 300.0, 700.0, 600.0]], dtype=np.float32)
+    det = analysis.pages[0].detections
+    det.boxes = np.concatenate([det.boxes, table])
+    det.scores = np.array([0.9, 0.9], dtype=np.float32)
+    det.class_ids = np.array([3, 5])  # total_amount, line_items (NAMES + "line_items" below)
+    analysis.model.info.names = (*NAMES, "line_items")
+
+    extract.read_fields(analysis, SimpleNamespace(kind="image"), pdf_dpi=150)
+    extract.read_fields(
+        analysis, SimpleNamespace(kind="image"), pdf_dpi=150, policy=ReadPolicy(ocr_line_items=True)
+    )
+    assert seen == [1, 2]  # the table's window only when asked (every key field was on the page)

@@ -22,6 +22,7 @@ from invoice_core.words import Region, Word
 POINTS_PER_INCH = 72.0
 SERVING = ReadPolicy()  # how serving reads pages
 # The fields a reader of an invoice cannot do without: one missing sends OCR'd pages to a whole read.
+LINE_ITEMS = "line_items"
 KEY_FIELDS = ("invoice_number", "invoice_date", "due_date", "total_amount", "payment_reference")
 
 
@@ -33,7 +34,8 @@ def read_fields(
     started = time.perf_counter()
     names = analysis.model.info.names
     by_page: list[list[Word]] = []
-    regions: list[Region] = []
+    page_regions: list[list[Region]] = []  # what the answer is decided on, per page
+    detected: list[list[Region]] = []  # every detection, per page
     sources: list[str] = []
     partial: list[int] = []  # pages OCR'd around their regions only (indices)
     for number, page in enumerate(analysis.pages, start=1):
@@ -43,20 +45,23 @@ def read_fields(
         layer = None
         if document.kind == "pdf":  # the document already rendered inside the child's limits
             layer = read_text_layer(document.data, number - 1, scale=pdf_dpi / POINTS_PER_INCH)
+        to_ocr = [r for r in found if policy.ocr_line_items or r.name != LINE_ITEMS]
         got = read_page_words(
             page.image.bgr,
             page=number,
-            regions=[r.box for r in found],
+            regions=[r.box for r in to_ocr],
             text_layer=layer,
             image_scale=(sx, sy),
             policy=policy,
         )
         by_page.append(got.words)
-        regions += found
+        # rows not read must not count as printed: a scan's line_items region waits for its words
+        page_regions.append(found if got.source == "pdf_text" else to_ocr)
+        detected.append(found)
         sources.append(got.source)
-        if got.source == "ocr" and found:
+        if got.source == "ocr" and to_ocr:
             partial.append(number - 1)
-    answer = read_invoice([w for page_words in by_page for w in page_words], regions)
+    answer = _decide(by_page, page_regions)
     fallback: list[int] = []
     # (a policy that never reads whole pages gives no words without regions: no fallback then)
     for index in partial[: policy.fallback_pages] if policy.whole_page_without_regions else ():
@@ -67,9 +72,16 @@ def read_fields(
             page.image.bgr, page=index + 1, image_scale=page.image.scale, policy=policy
         )  # no regions: the whole page
         by_page[index] = whole.words
+        page_regions[index] = detected[index]  # the rows are read now, and must stay out of labels
         fallback.append(index + 1)
-        answer = read_invoice([w for page_words in by_page for w in page_words], regions)
+        answer = _decide(by_page, page_regions)
     words = [w for page_words in by_page for w in page_words]
     answer["read"] = {"sources": sources, "words": len(words), "whole_page_fallback": fallback}
     analysis.timings_ms["read"] = (time.perf_counter() - started) * 1000.0
     return answer
+
+
+def _decide(by_page: list[list[Word]], page_regions: list[list[Region]]) -> dict[str, Any]:
+    return read_invoice(
+        [w for words in by_page for w in words], [r for regions in page_regions for r in regions]
+    )

@@ -44,6 +44,9 @@ class ReadPolicy:
     # first) and decide again. The detector misses rows of layouts it never saw; the label words on
     # the page still name them. Costs a whole-page read on pages that lack a key field.
     fallback_pages: int = 2
+    # Line items on scans: their region is most of an invoice's text lines and most of a read's OCR
+    # time, so rows are read from OCR only when asked; a text layer gives them for free.
+    ocr_line_items: bool = False
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,9 @@ class InferOptions(BaseModel):
     # detector's speed with no OCR. One switch, not a second `detections_only`, so no request can
     # say both, and the old opt-in `fields=1` keeps working.
     fields: Annotated[bool | None, BeforeValidator(_as_flag)] = None
+    # Line items (rows of the line_items region) on scans: most of a page's text lines, so most of
+    # the OCR time; read only when asked. A PDF's text layer gives them whatever this says.
+    items: Annotated[bool, BeforeValidator(_as_flag)] = False
 
     def read_fields(self, default: bool) -> bool:
         """Whether to read the values: the request's `fields`, else the deployment's default."""

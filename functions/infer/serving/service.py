@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -52,9 +53,10 @@ def infer(
     document = request.document()
     analysis = analyse(document, model, settings.limits)
     if request.options.read_fields(settings.read_fields):
-        from invoice_core.extract import read_fields  # noqa: PLC0415 - OCR's imports only when read
+        from invoice_core.extract import SERVING, read_fields  # noqa: PLC0415 - OCR's imports only when read
 
-        analysis.reading = read_fields(analysis, document, pdf_dpi=settings.pdf_dpi)
+        policy = replace(SERVING, ocr_line_items=request.options.items)
+        analysis.reading = read_fields(analysis, document, pdf_dpi=settings.pdf_dpi, policy=policy)
     elapsed_ms = (time.perf_counter() - started) * 1000.0
     _record(metrics, analysis, request.source, elapsed_ms)
     logger.info(
