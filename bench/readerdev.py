@@ -2,6 +2,8 @@
 
     python -m bench.readerdev cache [--held-out 40] [--in-family 10]   # decode, detect, OCR: minutes
     python -m bench.readerdev score [--exact] [--true-boxes] [--no-regions] [--show] [--count-reference]
+    python -m bench.readerdev pages held_out-700009 pdf-900026 ...   # serving's read, cached: minutes
+    python -m bench.readerdev replay [--show] [--only NAME]          # extract's decision on them: seconds
 
 `cache` runs each page (bench.extraction's seeds and generation) through serving's core up to the
 words (decode, detect, OCR around the detections) and pickles words, regions, the true field boxes
@@ -68,6 +70,105 @@ def _cache(count: dict[str, int]) -> None:
             print(f"{sample.name}: {len(got.words)} words, {time.perf_counter() - started:.1f} s", flush=True)
 
 
+PAGES = CACHE / "pages"  # `pages`: serving's read of named pages (bench.extraction's names)
+
+
+def _sample(name: str) -> Any:
+    """bench.extraction's sample called `name` (held_out-700009, train-800003, pdf-900026)."""
+    from bench.extraction import pdfs, scans  # noqa: PLC0415
+
+    kind, seed = name.rsplit("-", 1)
+    if kind == "pdf":
+        return next(pdfs(1, int(seed)))
+    return next(scans(kind, 1, int(seed)))
+
+
+def _cache_pages(names: list[str]) -> None:
+    """For each page, what `invoice_core.extract.read_fields` decides on: the words read around the
+    detections (or the text layer), the whole page's OCR words (its fallback), and the regions."""
+    import numpy as np  # noqa: PLC0415
+
+    from bench.extraction import MODEL, Reader  # noqa: PLC0415
+    from invoice_core.extract import LINE_ITEMS, POINTS_PER_INCH, SERVING, _blank, _is  # noqa: PLC0415
+    from invoice_core.fields import regions_from  # noqa: PLC0415
+    from invoice_core.pipeline import Document, analyse  # noqa: PLC0415
+    from invoice_core.reading import read_page_words  # noqa: PLC0415
+    from invoice_core.textlayer import read_text_layer  # noqa: PLC0415
+
+    reader = Reader(MODEL)
+    PAGES.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        out = PAGES / f"{name}.pkl"
+        if out.exists():
+            continue
+        started = time.perf_counter()
+        sample = _sample(name)
+        document = Document(data=sample.data, kind=sample.kind)
+        analysis = analyse(document, reader.model, reader.settings.limits)
+        page = analysis.pages[0]
+        sx, sy = page.image.scale
+        boxes = page.detections.boxes * np.array([sx, sy, sx, sy], dtype=np.float32)
+        found = regions_from(
+            boxes, page.detections.scores, page.detections.class_ids, reader.model.info.names
+        )
+        layer = None
+        if sample.kind == "pdf":
+            layer = read_text_layer(sample.data, 0, scale=reader.settings.pdf_dpi / POINTS_PER_INCH)
+        to_ocr = [r for r in found if r.name != LINE_ITEMS]
+        image = page.image.bgr
+        if layer is None:  # read_fields blanks the table of a scan whose line items are not asked for
+            names = reader.model.info.names
+            image = _blank(image, page.detections.boxes[_is(page.detections.class_ids, names, LINE_ITEMS)])
+        got = read_page_words(
+            image, page=1, regions=[r.box for r in to_ocr], text_layer=layer, image_scale=(sx, sy)
+        )
+        whole = None
+        if got.source == "ocr":
+            whole = read_page_words(image, page=1, image_scale=(sx, sy), policy=SERVING).words
+        record = {
+            "name": name,
+            "truth": sample.truth,
+            "tags": sample.tags,
+            "source": got.source,
+            "words": got.words,
+            "whole": whole,
+            "detected": found,
+            "to_ocr": to_ocr,
+            "model": reader.model.info.version,
+        }
+        out.write_bytes(pickle.dumps(record))
+        print(f"{name}: {len(got.words)} words, {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def replay(rec: dict[str, Any]) -> dict[str, Any]:
+    """`read_fields`' answer for one cached page (one page: its fallback is the whole page's words)."""
+    from invoice_core.extract import DETECTED_KEYS, KEY_FIELDS  # noqa: PLC0415
+    from invoice_core.fields import read_invoice  # noqa: PLC0415
+
+    if rec["source"] == "pdf_text":
+        return read_invoice(rec["words"], rec["detected"])
+    if not set(DETECTED_KEYS) <= {r.name for r in rec["detected"]}:  # read whole at once
+        return read_invoice(rec["whole"], rec["to_ocr"])
+    answer = read_invoice(rec["words"], rec["to_ocr"])
+    if rec["to_ocr"] and not all(name in answer["fields"] for name in KEY_FIELDS):
+        answer = read_invoice(rec["whole"], rec["to_ocr"])  # the table stays blank: out of the labels
+    return answer
+
+
+def _replay(args: argparse.Namespace) -> None:
+    from bench.extraction import Outcome, Sample  # noqa: PLC0415
+
+    by_set: dict[str, list[Outcome]] = {}
+    for path in sorted(PAGES.glob("*.pkl")):
+        rec = pickle.loads(path.read_bytes())
+        if args.only and args.only not in rec["name"]:
+            continue
+        got = {n: f.get("value") for n, f in replay(rec)["fields"].items()}
+        sample = Sample(rec["name"], b"", "image", rec["truth"], rec["tags"])
+        by_set.setdefault(rec["name"].rsplit("-", 1)[0], []).append(Outcome(sample, got, 0.0, [], []))
+    _print(by_set, args.show)
+
+
 def exact_words(seed: int, policy: str) -> tuple[list[Any], list[Any], Any]:
     """The generator's words and field extents for bench.extraction's page `seed` (the same draws as
     render_invoice makes before composing), and the invoice."""
@@ -104,7 +205,7 @@ def exact_words(seed: int, policy: str) -> tuple[list[Any], list[Any], Any]:
 
 
 def _score(args: argparse.Namespace) -> None:
-    from bench.extraction import KEY_FIELDS, OTHER_FIELDS, Outcome, Sample, score, truth_of  # noqa: PLC0415
+    from bench.extraction import Outcome, Sample, truth_of  # noqa: PLC0415
     from invoice_core.fields import read_invoice  # noqa: PLC0415
     from invoice_core.words import Box, Region  # noqa: PLC0415
 
@@ -132,6 +233,12 @@ def _score(args: argparse.Namespace) -> None:
         by_set.setdefault(rec["policy"], []).append(
             Outcome(sample, got, (time.perf_counter() - started) * 1e3, [], [])
         )
+    _print(by_set, args.show)
+
+
+def _print(by_set: dict[str, list[Any]], show: bool) -> None:
+    from bench.extraction import KEY_FIELDS, OTHER_FIELDS, score  # noqa: PLC0415
+
     for name, outcomes in by_set.items():
         s = score(outcomes)
         print(
@@ -144,7 +251,7 @@ def _score(args: argparse.Namespace) -> None:
                 f"  {field:18s} {f['right']:3d}/{f['printed']:<3d} wrong {f['wrong']:2d} "
                 f"missing {f['missing']:2d} spurious {f['spurious']:2d}"
             )
-        if args.show:
+        if show:
             for f in s["failures"]:
                 print(
                     f"    {f['page']} {f['field']}: want {f['want']!r} got {f['got']!r} "
@@ -167,8 +274,17 @@ def main() -> None:
     s.add_argument("--show", action="store_true")
     s.add_argument("--count-reference", action="store_true", help="truth: a 'Reference' line is one too")
     s.add_argument("--only", default="")
+    p = sub.add_parser("pages")
+    p.add_argument("names", nargs="+")
+    r = sub.add_parser("replay")
+    r.add_argument("--show", action="store_true")
+    r.add_argument("--only", default="")
     args = parser.parse_args()
-    if args.cmd == "cache":
+    if args.cmd == "pages":
+        _cache_pages(args.names)
+    elif args.cmd == "replay":
+        _replay(args)
+    elif args.cmd == "cache":
         _cache({"held_out": args.held_out, "in_family": args.in_family})
     else:
         _score(args)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from reading_layout import page, region_around
 
 from invoice_core.fields import read_invoice
-from invoice_core.words import Box, Region
+from invoice_core.words import Box, Region, Word
 
 # A Swedish invoice header with every look-alike next to the real fields, values 250 px right of labels.
 LOOKALIKES_SV = [
@@ -581,3 +583,63 @@ def test_a_logo_line_above_the_supplier_is_not_its_name(logo: str) -> None:
     words = page([[(60, logo)], [(60, "Vasa Transport Inc.")], [(60, "Hamngatan 51")]])
     supplier = read_invoice(words, [Region("supplier", Box(50, 70, 400, 170), 0.9)])["fields"]["supplier"]
     assert (supplier["value"], supplier["address"]) == ("Vasa Transport Inc.", "Hamngatan 51")
+
+
+# --- born-digital PDFs whose text layer runs or draws words into each other -------------------------------
+
+
+def _pdf_word(text: str, x1: float, y1: float, x2: float, y2: float) -> Word:
+    return Word(text, Box(x1, y1, x2, y2), 1, 1.0, "pdf_text")
+
+
+def test_a_label_run_into_its_value_in_a_text_layer_is_still_a_label() -> None:
+    # pdf-900035, -900026, -900002: no space between a label and its value in the text layer
+    words = [
+        _pdf_word("FakturanummerINV-2025-8061", 106, 312, 417, 340),
+        _pdf_word("FAKTURA", 106, 360, 190, 380),
+        _pdf_word("NUMMERINV-2021-0012", 195, 360, 390, 380),  # a second, all-capitals header
+        _pdf_word("Amount", 700, 500, 770, 525),
+        _pdf_word("payableGBP", 776, 500, 880, 525),
+        _pdf_word("84,563.71", 886, 500, 970, 525),
+        _pdf_word("Tove", 106, 420, 150, 445),
+        _pdf_word("ÅbergBETALAS", 155, 420, 280, 445),
+        _pdf_word("SENAST211230", 285, 420, 400, 445),
+    ]
+    got = values(read_invoice(words))
+    assert got["invoice_number"] == "INV-2025-8061"
+    assert got["total_amount"] == 84563.71
+    assert got["currency"] == "GBP"
+    assert got["due_date"] == "2021-12-30"
+
+
+def test_a_label_inside_a_word_is_not_glued() -> None:
+    # case joints only: "iPhone 12" is no phone label, "Momsfri" no VAT, "Datumet" no date
+    from invoice_core.lexicon import find_labels  # noqa: PLC0415
+
+    assert find_labels("iPhone 12") == ()
+    assert find_labels("Momsfri 0,00") == ()
+    assert find_labels("Datumet 12") == ()
+    assert [f.label.field for f in find_labels("HandläggareOliver Taylor")] == ["-"]
+
+
+def test_a_value_overprinting_its_label_in_a_text_layer_is_on_its_line() -> None:
+    # pdf-900006, -900028: the PDF's font is wider than the layout's: the date starts inside the label
+    words = [
+        _pdf_word("Faktureringsdatum:", 675, 338, 896, 368),
+        _pdf_word("2021-10-19", 863, 337, 980, 363),
+    ]
+    assert values(read_invoice(words)) == {"invoice_date": "2021-10-19"}
+    # OCR boxes at the same x are two lines (or two readings), never one
+    ocr = [replace(w, source="ocr") for w in words]
+    assert "invoice_date" not in values(read_invoice(ocr))
+
+
+def test_a_value_under_a_header_stops_under_the_next_header_even_with_no_label() -> None:
+    # pdf-900039: reference and amount set close together under "Reference" and "Amount"
+    words = [
+        _pdf_word("Reference", 505, 1547, 574, 1564),
+        _pdf_word("Amount", 688, 1546, 744, 1565),
+        _pdf_word("897166856903880", 508, 1567, 677, 1590),
+        _pdf_word("68594.58", 691, 1567, 776, 1590),
+    ]
+    assert values(read_invoice(words))["payment_reference"] == "897166856903880"

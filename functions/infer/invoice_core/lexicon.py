@@ -162,14 +162,53 @@ def fold(text: str) -> str:
 
 _ANY = re.compile("|".join(f"(?:{label.pattern.pattern})" for label in LABELS))  # most text has no label
 
+# A text layer may run a label into its neighbour with no space: "FakturanummerINV-2025-8061",
+# "Amount payableGBP 84,563.71", "Tove ÅbergBETALAS SENAST". The same patterns without their word
+# boundaries find them, kept only where the joint is one a printed word never has (see `_glued`).
+_BOUNDARY_FREE = tuple(
+    re.compile(label.pattern.pattern.replace(r"(?<![\w])", "", 1).removesuffix(r"(?![^\W\d_])"))
+    for label in LABELS
+)
+GLUED_MIN = 5  # a short label ("Tel", "Bg") inside a word is more often a coincidence than a joint
+_CAPS_VALUE = re.compile(r"[A-ZÅÄÖ]{1,5}[-/]?\d")  # "INV-2021", "F2021994": a value's letters, then digits
+
+
+def _glued(text: str, start: int, end: int) -> bool:
+    """Whether `text[start:end]` is a label run into its neighbours at a joint a word does not have:
+    lower case then upper case ("ÅbergBETALAS", "payableGBP"), or an all-capitals label then a
+    value of capitals and digits ("NUMMERINV-2021-0012")."""
+    if end - start < GLUED_MIN:
+        return False
+    # a joint before the label: a word of two or more lower-case letters ("Åberg", not the i of "iPhone")
+    joint = start >= 2 and text[start - 2 : start].isalpha() and text[start - 2 : start].islower()
+    if start > 0 and text[start - 1].isalnum() and not (joint and text[start].isupper()):
+        return False
+    if end == len(text) or not text[end].isalpha():
+        return True
+    if text[end - 1].islower() and text[end].isupper():
+        return True
+    label = text[start:end]
+    return label.upper() == label and _CAPS_VALUE.match(text, end) is not None
+
 
 @lru_cache(maxsize=8192)
 def find_labels(text: str) -> tuple[Found, ...]:
     """Non-overlapping labels in `text`, left to right; at an overlap the longest (then strongest) wins."""
     folded = fold(text)
-    if not _ANY.search(folded):
+    original = clean(text)
+    if original == folded and not _ANY.search(folded):
         return ()
     hits = [Found(label, m.start(), m.end()) for label in LABELS for m in label.pattern.finditer(folded)]
+    if original != folded:  # only a capital shows a joint
+        seen = set(hits)
+        hits += [
+            hit
+            for label, pattern in zip(LABELS, _BOUNDARY_FREE, strict=True)
+            for m in pattern.finditer(folded)
+            if _glued(original, m.start(), m.end()) and (hit := Found(label, m.start(), m.end())) not in seen
+        ]
+    if not hits:
+        return ()
     hits = [h for h in hits if h.end > h.start]
     hits.sort(key=lambda h: (-(h.end - h.start), not h.label.strong, h.start))
     taken: list[Found] = []

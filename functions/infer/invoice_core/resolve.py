@@ -279,12 +279,14 @@ def _cells_below(page: PageText, line_no: int, label_box: Box) -> list[Segment]:
     """Values under a header cell, nearest first: on each line below (within reach), the words that
     start under the label, up to a word under another label of the header line (tight grids put two
     cells' values within word spacing). Stops at a label under the label."""
+    # every other header of the line, label or not: a payment row's "Amount" heads its own column
+    # even where it names no field, and a value under it is not the end of this label's value
     others = [
         r.box_of(f.start, f.end)
         for r in page.lines[line_no].runs
         for f in page.runs_labels(r)
         if not r.box_of(f.start, f.end).x_overlaps(label_box)
-    ]
+    ] + [w.box for r in page.lines[line_no].runs for w in r.words if w.box.x1 >= label_box.x2]
     out: list[Segment] = []
     for below in page.lines[line_no + 1 :]:
         if below.box.y1 - label_box.y2 > BELOW_REACH * label_box.height:

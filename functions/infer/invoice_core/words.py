@@ -146,6 +146,21 @@ class Line:
         return Box.union(r.box for r in self.runs)
 
 
+OVERPRINT_SHARE = 0.8  # text-layer words sharing this much height, overlapping a little in x: one line
+
+
+def _overprinted(a: Word, b: Word) -> bool:
+    """Two text-layer words of one baseline drawn into each other: a PDF whose font is wider than
+    the one its layout was measured with prints "Fakturadatum" over the start of "2021-08-12". Only
+    a text layer: two OCR boxes at the same x are two readings of the same ink, or two lines."""
+    if a.source != "pdf_text" or b.source != "pdf_text":
+        return False
+    shared_y = min(a.box.y2, b.box.y2) - max(a.box.y1, b.box.y1)
+    shared_x = min(a.box.x2, b.box.x2) - max(a.box.x1, b.box.x1)
+    narrower = min(a.box.x2 - a.box.x1, b.box.x2 - b.box.x1)
+    return shared_y >= OVERPRINT_SHARE * max(a.box.height, b.box.height) and shared_x < 0.5 * narrower
+
+
 def lines_of(words: Sequence[Word]) -> list[Line]:
     """Group one page's words into lines (top to bottom) and runs (left to right)."""
     rows: list[list[Word]] = []
@@ -157,7 +172,7 @@ def lines_of(words: Sequence[Word]) -> list[Line]:
             shared = min(y2, word.box.y2) - max(y1, word.box.y1)
             if shared < LINE_OVERLAP * min(y2 - y1, word.box.height) or shared <= best_shared:
                 continue
-            if any(w.box.x_overlaps(word.box) for w in row):
+            if any(w.box.x_overlaps(word.box) and not _overprinted(w, word) for w in row):
                 continue  # two words at the same x are on two lines, however close
             best, best_shared = row, shared
         if best is None:
