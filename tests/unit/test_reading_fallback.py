@@ -1,8 +1,9 @@
-"""A key field still missing after the regions sends a scanned page to a whole-page read.
+"""How `read_fields` reads a scan: windows around the detections, the whole page when the detector
+did not propose every key row or a key field is still missing, and the table blanked unless asked.
 
-`read_page_words` is replaced by a fake that answers the region read with only what a window around
-the total would hold, and the whole-page read with every line, so the test sees when and how often
-`read_fields` falls back, and that the answer is decided again on the whole page's words.
+`read_page_words` is replaced by a fake that answers a window read with only what a window around
+the total would hold, and a whole-page read with every line, so the tests see when and how often
+`read_fields` reads what, and that the answer is decided again on the whole page's words.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from invoice_core.reading import PageWords, ReadPolicy
 
 pytestmark = pytest.mark.unit
 
-NAMES = ("invoice_number", "invoice_date", "due_date", "total_amount", "payment_reference")
+NAMES = ("invoice_number", "invoice_date", "due_date", "total_amount", "payment_reference", "line_items")
 WHOLE = [
     [(60, "Invoice no."), (300, "INV-2041")],
     [(60, "Invoice date"), (300, "2026-04-22")],
@@ -28,84 +29,92 @@ WHOLE = [
     [(60, "Total"), (300, "1 250,00 SEK")],
 ]
 TOTAL_ONLY = [None, None, None, None, [(60, "Total"), (300, "1 250,00 SEK")]]
+TOTAL_ROW = [290.0, 208.0, 420.0, 228.0]
+TABLE = [40.0, 300.0, 700.0, 600.0]
 
 
-def _analysis(pages: int) -> Any:
-    detections = SimpleNamespace(
-        boxes=np.array([[290.0, 200.0, 420.0, 220.0]], dtype=np.float32),  # the total's row
-        scores=np.array([0.9], dtype=np.float32),
-        class_ids=np.array([3]),
-    )
-    one = SimpleNamespace(image=SimpleNamespace(scale=(1.0, 1.0), bgr=np.zeros((8, 8, 3), np.uint8)))
+def _analysis(pages: int, rows: list[tuple[list[float], int]]) -> Any:
+    """`pages` identical grey pages with these detections (box, class id) on each."""
+    pages_ = []
+    for _ in range(pages):
+        detections = SimpleNamespace(
+            boxes=np.array([b for b, _ in rows], dtype=np.float32).reshape(-1, 4),
+            scores=np.full(len(rows), 0.9, dtype=np.float32),
+            class_ids=np.array([c for _, c in rows], dtype=np.int64),
+        )
+        image = SimpleNamespace(scale=(1.0, 1.0), bgr=np.full((700, 800, 3), 90, np.uint8))
+        pages_.append(SimpleNamespace(image=image, detections=detections))
     return SimpleNamespace(
-        model=SimpleNamespace(info=SimpleNamespace(names=NAMES)),
-        pages=[SimpleNamespace(image=one.image, detections=detections) for _ in range(pages)],
-        timings_ms={},
+        model=SimpleNamespace(info=SimpleNamespace(names=NAMES)), pages=pages_, timings_ms={}
     )
+
+
+ALL_KEY_ROWS = [([60, 80 + 32 * i, 420, 100 + 32 * i], i) for i in range(3)] + [(TOTAL_ROW, 3)]
 
 
 @pytest.fixture
-def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
-    calls: list[tuple[int, str]] = []
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str, Any]]:
+    calls: list[tuple[int, str, Any]] = []
 
     def fake(image: Any, *, page: int, regions: Any = None, **_: Any) -> PageWords:
-        kind = "regions" if regions else "whole"
-        calls.append((page, kind))
-        lines = TOTAL_ONLY if kind == "regions" else WHOLE
-        return PageWords(page, "ocr", _page(lines, page), 0.0)
+        kind = "windows" if regions else "whole"
+        calls.append((page, kind, image))
+        return PageWords(page, "ocr", _words(TOTAL_ONLY if kind == "windows" else WHOLE, page), 0.0)
 
     monkeypatch.setattr(extract, "read_page_words", fake)
     return calls
 
 
-def _page(lines: list[Any], number: int) -> list[Any]:
+def _words(lines: list[Any], number: int) -> list[Any]:
     return page(lines, page_no=number)
 
 
-def test_a_missing_key_field_reads_the_whole_page_and_decides_again(reads: list[tuple[int, str]]) -> None:
-    answer = extract.read_fields(_analysis(1), SimpleNamespace(kind="image"), pdf_dpi=150)
-    assert reads == [(1, "regions"), (1, "whole")]
-    assert answer["read"]["whole_page_fallback"] == [1]
-    fields = answer["fields"]
-    assert fields["invoice_number"]["value"] == "INV-2041"
-    assert fields["due_date"]["value"] == "2026-05-22"
-    assert fields["total_amount"]["value"] == 1250.0
+def _read(analysis: Any, policy: ReadPolicy = extract.SERVING) -> dict[str, Any]:
+    return extract.read_fields(analysis, SimpleNamespace(kind="image"), pdf_dpi=150, policy=policy)
 
 
-def test_no_fallback_without_regions_or_when_the_policy_forbids_it(reads: list[tuple[int, str]]) -> None:
-    policy = ReadPolicy(fallback_pages=0)
-    answer = extract.read_fields(_analysis(1), SimpleNamespace(kind="image"), pdf_dpi=150, policy=policy)
-    assert reads == [(1, "regions")]
-    assert answer["read"]["whole_page_fallback"] == []
+def test_a_page_whose_key_rows_the_detector_missed_is_read_whole_at_once(reads: list) -> None:
+    answer = _read(_analysis(1, [(TOTAL_ROW, 3)]))
+    assert [(p, k) for p, k, _ in reads] == [(1, "whole")]  # no window read first
+    assert answer["read"]["whole_pages"] == [1]
+    assert answer["fields"]["invoice_number"]["value"] == "INV-2041"
+    assert answer["fields"]["due_date"]["value"] == "2026-05-22"
+
+
+def test_a_key_field_missing_after_the_windows_reads_the_page_whole_and_decides_again(reads: list) -> None:
+    answer = _read(_analysis(1, ALL_KEY_ROWS))
+    assert [(p, k) for p, k, _ in reads] == [(1, "windows"), (1, "whole")]
+    assert answer["read"]["whole_pages"] == [1]
+    assert answer["fields"]["invoice_number"]["value"] == "INV-2041"
+    assert answer["fields"]["total_amount"]["value"] == 1250.0
+
+
+def test_no_whole_page_read_when_the_policy_allows_none(reads: list) -> None:
+    answer = _read(_analysis(1, [(TOTAL_ROW, 3)]), ReadPolicy(fallback_pages=0))
+    assert [(p, k) for p, k, _ in reads] == [(1, "windows")]
+    assert answer["read"]["whole_pages"] == []
     assert "invoice_number" not in answer["fields"]  # the window held only the total
 
 
-def test_the_fallback_stops_at_its_page_budget(reads: list[tuple[int, str]], monkeypatch: Any) -> None:
-    # Whole pages that still lack a key field: at most fallback_pages of them are read again.
+def test_whole_page_reads_stop_at_the_budget(reads: list, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Pages that still lack a key field after a whole read: at most fallback_pages pages in all.
     monkeypatch.setattr(extract, "KEY_FIELDS", (*extract.KEY_FIELDS, "never_printed"))
-    extract.read_fields(_analysis(4), SimpleNamespace(kind="image"), pdf_dpi=150)
-    assert [c for c in reads if c[1] == "whole"] == [(1, "whole"), (2, "whole")]
-    assert len([c for c in reads if c[1] == "regions"]) == 4
+    _read(_analysis(4, ALL_KEY_ROWS))
+    assert [(p, k) for p, k, _ in reads if k == "whole"] == [(1, "whole"), (2, "whole")]
+    assert len([k for _, k, _ in reads if k == "windows"]) == 4
 
 
-def test_a_scans_line_items_are_read_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[int] = []
+def test_the_table_is_blanked_for_ocr_unless_line_items_are_asked_for(reads: list) -> None:
+    rows = [*ALL_KEY_ROWS, (TABLE, 5)]
+    analysis = _analysis(1, rows)
+    analysis.pages[0].image.bgr[350:360, 100:600] = 0  # a table row's ink
+    analysis.pages[0].image.bgr[100:110, 100:200] = 0  # a header row's ink, outside the table
+    _read(analysis)
+    seen = reads[0][2]
+    assert (seen[300:600, 40:700] == 90).all()  # the table is the paper's colour
+    assert (seen[100:110, 100:200] == 0).all()  # the rest is untouched
+    assert (analysis.pages[0].image.bgr[350:360, 100:600] == 0).all()  # the page itself is not changed
 
-    def fake(image: Any, *, page: int, regions: Any = None, **_: Any) -> PageWords:
-        seen.append(len(regions or ()))
-        return PageWords(page, "ocr", _page(WHOLE, page), 0.0)
-
-    monkeypatch.setattr(extract, "read_page_words", fake)
-    analysis = _analysis(1)
-    table = np.array([[40.0, 300.0, 700.0, 600.0]], dtype=np.float32)
-    det = analysis.pages[0].detections
-    det.boxes = np.concatenate([det.boxes, table])
-    det.scores = np.array([0.9, 0.9], dtype=np.float32)
-    det.class_ids = np.array([3, 5])  # total_amount, line_items (NAMES + "line_items" below)
-    analysis.model.info.names = (*NAMES, "line_items")
-
-    extract.read_fields(analysis, SimpleNamespace(kind="image"), pdf_dpi=150)
-    extract.read_fields(
-        analysis, SimpleNamespace(kind="image"), pdf_dpi=150, policy=ReadPolicy(ocr_line_items=True)
-    )
-    assert seen == [1, 2]  # the table's window only when asked (every key field was on the page)
+    reads.clear()
+    _read(analysis, ReadPolicy(ocr_line_items=True))
+    assert (reads[0][2][350:360, 100:600] == 0).all()  # asked for: OCR sees the rows

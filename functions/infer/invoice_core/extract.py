@@ -9,6 +9,7 @@ labels next to the values.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -16,13 +17,15 @@ import numpy as np
 from invoice_core.fields import read_invoice, regions_from
 from invoice_core.pipeline import Analysis, Document
 from invoice_core.reading import ReadPolicy, read_page_words
-from invoice_core.textlayer import read_text_layer
+from invoice_core.textlayer import read_text_layer, usable
 from invoice_core.words import Region, Word
 
 POINTS_PER_INCH = 72.0
 SERVING = ReadPolicy()  # how serving reads pages
 # The fields a reader of an invoice cannot do without: one missing sends OCR'd pages to a whole read.
 LINE_ITEMS = "line_items"
+# The key rows the detector proposes; one of them missing on page 1 sends it straight to a whole read.
+DETECTED_KEYS = ("invoice_number", "invoice_date", "due_date", "total_amount")
 KEY_FIELDS = ("invoice_number", "invoice_date", "due_date", "total_amount", "payment_reference")
 
 
@@ -30,14 +33,22 @@ def read_fields(
     analysis: Analysis, document: Document, *, pdf_dpi: int, policy: ReadPolicy = SERVING
 ) -> dict[str, Any]:
     """`{"fields", "checks", "needs_review", "read": {...}}` for the whole document (`policy`: how
-    pages are read; the default is serving's)."""
+    pages are read; the default is serving's).
+
+    A scan's first page is read whole at once when the detector did not propose every one of
+    DETECTED_KEYS (reading windows first would only add a whole-page read after them); later, a
+    key field still missing sends the next OCR'd pages to a whole read, up to `fallback_pages` in
+    all. Unless line items are asked for, the line_items region is blanked before OCR: its rows
+    are most of the page's text and most of the time a read costs."""
     started = time.perf_counter()
     names = analysis.model.info.names
     by_page: list[list[Word]] = []
     page_regions: list[list[Region]] = []  # what the answer is decided on, per page
-    detected: list[list[Region]] = []  # every detection, per page
+    images: list[np.ndarray] = []  # what OCR sees, per page (the table blanked unless asked for)
     sources: list[str] = []
+    whole: list[int] = []  # pages read whole (from 1)
     partial: list[int] = []  # pages OCR'd around their regions only (indices)
+    budget = policy.fallback_pages if policy.whole_page_without_regions else 0
     for number, page in enumerate(analysis.pages, start=1):
         sx, sy = page.image.scale
         boxes = page.detections.boxes * np.array([sx, sy, sx, sy], dtype=np.float32)
@@ -46,10 +57,14 @@ def read_fields(
         if document.kind == "pdf":  # the document already rendered inside the child's limits
             layer = read_text_layer(document.data, number - 1, scale=pdf_dpi / POINTS_PER_INCH)
         to_ocr = [r for r in found if policy.ocr_line_items or r.name != LINE_ITEMS]
+        image = page.image.bgr
+        if not policy.ocr_line_items and (layer is None or not usable(layer, policy.text)):
+            image = _blank(image, page.detections.boxes[_is(page.detections.class_ids, names, LINE_ITEMS)])
+        first_whole = number == 1 and budget > 0 and not set(DETECTED_KEYS) <= {r.name for r in found}
         got = read_page_words(
-            page.image.bgr,
+            image,
             page=number,
-            regions=[r.box for r in to_ocr],
+            regions=[] if first_whole else [r.box for r in to_ocr],
             text_layer=layer,
             image_scale=(sx, sy),
             policy=policy,
@@ -57,28 +72,44 @@ def read_fields(
         by_page.append(got.words)
         # rows not read must not count as printed: a scan's line_items region waits for its words
         page_regions.append(found if got.source == "pdf_text" else to_ocr)
-        detected.append(found)
+        images.append(image)
         sources.append(got.source)
-        if got.source == "ocr" and to_ocr:
+        if got.source == "ocr" and (first_whole or not to_ocr):
+            whole.append(number)
+        elif got.source == "ocr":
             partial.append(number - 1)
     answer = _decide(by_page, page_regions)
-    fallback: list[int] = []
-    # (a policy that never reads whole pages gives no words without regions: no fallback then)
-    for index in partial[: policy.fallback_pages] if policy.whole_page_without_regions else ():
-        if all(name in answer["fields"] for name in KEY_FIELDS):
+    for index in partial:
+        if len(whole) >= budget or all(name in answer["fields"] for name in KEY_FIELDS):
             break
         page = analysis.pages[index]
-        whole = read_page_words(
-            page.image.bgr, page=index + 1, image_scale=page.image.scale, policy=policy
-        )  # no regions: the whole page
-        by_page[index] = whole.words
-        page_regions[index] = detected[index]  # the rows are read now, and must stay out of labels
-        fallback.append(index + 1)
+        again = read_page_words(images[index], page=index + 1, image_scale=page.image.scale, policy=policy)
+        by_page[index] = again.words  # no regions: the whole page
+        whole.append(index + 1)
         answer = _decide(by_page, page_regions)
     words = [w for page_words in by_page for w in page_words]
-    answer["read"] = {"sources": sources, "words": len(words), "whole_page_fallback": fallback}
+    answer["read"] = {"sources": sources, "words": len(words), "whole_pages": sorted(whole)}
     analysis.timings_ms["read"] = (time.perf_counter() - started) * 1000.0
     return answer
+
+
+def _is(class_ids: np.ndarray, names: Sequence[str], name: str) -> np.ndarray:
+    return np.array([names[int(c)] == name for c in class_ids], dtype=bool)
+
+
+def _blank(bgr: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """A copy of the page with these boxes (image pixels) painted the paper's colour, so that OCR
+    neither detects nor recognises what is in them; the page itself when there are none."""
+    if len(boxes) == 0:
+        return bgr
+    out = bgr.copy()
+    paper = np.median(bgr[::16, ::16].reshape(-1, bgr.shape[2] if bgr.ndim == 3 else 1), axis=0)
+    height, width = bgr.shape[:2]
+    for x1, y1, x2, y2 in boxes:
+        top, bottom = max(0, int(y1)), min(height, int(np.ceil(y2)))
+        left, right = max(0, int(x1)), min(width, int(np.ceil(x2)))
+        out[top:bottom, left:right] = paper.astype(bgr.dtype)
+    return out
 
 
 def _decide(by_page: list[list[Word]], page_regions: list[list[Region]]) -> dict[str, Any]:
