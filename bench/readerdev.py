@@ -89,7 +89,7 @@ def _cache_pages(names: list[str]) -> None:
     import numpy as np  # noqa: PLC0415
 
     from bench.extraction import MODEL, Reader  # noqa: PLC0415
-    from invoice_core.extract import LINE_ITEMS, POINTS_PER_INCH, SERVING, _blank, _is  # noqa: PLC0415
+    from invoice_core.extract import LINE_ITEMS, POINTS_PER_INCH, SERVING, _blank, _table  # noqa: PLC0415
     from invoice_core.fields import regions_from  # noqa: PLC0415
     from invoice_core.pipeline import Document, analyse  # noqa: PLC0415
     from invoice_core.reading import read_page_words  # noqa: PLC0415
@@ -117,8 +117,7 @@ def _cache_pages(names: list[str]) -> None:
         to_ocr = [r for r in found if r.name != LINE_ITEMS]
         image = page.image.bgr
         if layer is None:  # read_fields blanks the table of a scan whose line items are not asked for
-            names = reader.model.info.names
-            image = _blank(image, page.detections.boxes[_is(page.detections.class_ids, names, LINE_ITEMS)])
+            image = _blank(image, _table(page.detections, reader.model.info.names))
         got = read_page_words(
             image, page=1, regions=[r.box for r in to_ocr], text_layer=layer, image_scale=(sx, sy)
         )

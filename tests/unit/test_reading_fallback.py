@@ -118,3 +118,15 @@ def test_the_table_is_blanked_for_ocr_unless_line_items_are_asked_for(reads: lis
     reads.clear()
     _read(analysis, ReadPolicy(ocr_line_items=True))
     assert (reads[0][2][350:360, 100:600] == 0).all()  # asked for: OCR sees the rows
+
+
+def test_only_the_best_table_box_is_blanked(reads: list) -> None:
+    # A weaker second table box reaching up over the header's rows must not erase them.
+    weak_and_tall = [40.0, 60.0, 700.0, 600.0]
+    analysis = _analysis(1, [*ALL_KEY_ROWS, (TABLE, 5), (weak_and_tall, 5)])
+    analysis.pages[0].detections.scores[-1] = 0.4  # detections come best first
+    analysis.pages[0].image.bgr[100:110, 100:200] = 0  # a header row's ink
+    _read(analysis)
+    seen = reads[0][2]
+    assert (seen[100:110, 100:200] == 0).all()
+    assert (seen[300:600, 40:700] == 90).all()
