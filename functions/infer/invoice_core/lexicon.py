@@ -10,6 +10,7 @@ over "Att betala", "Att betala senast" over "Att betala", "Momsreg.nr" over "Mom
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -34,10 +35,31 @@ class Label:
     heads_column: bool = True  # False: also heads line-item columns ("Total"): one cell below only
 
 
+def _base_letter(ch: str) -> str:
+    base = unicodedata.normalize("NFD", ch)[0]
+    return base if base.isascii() and base.isalpha() else ch
+
+
+# OCR drops or swaps diacritics ("Utstalld", "Forfallodatum", "Förfallodalum" aside): labels match
+# without them. One character for one, so spans found in the plain text index the original.
+_PLAIN = str.maketrans({chr(c): _base_letter(chr(c)) for c in range(0xC0, 0x180) if chr(c).isalpha()})
+
+
+# The letters a degraded scan (fax) reads for one another: "Involce", "Faktureringsdatun". Only in
+# labels of LOOSE_MIN letters or more, where one such slip still leaves no other word.
+CONFUSED = {"i": "[il1|!]", "l": "[li1|]", "m": "[mn]", "n": "[nm]"}
+LOOSE_MIN = 7
+
+
 def _rx(text: str) -> str:
-    """'Invoice No.' -> a pattern: any case, flexible spaces, optional dots and hyphens."""
+    """'Invoice No.' -> a pattern: any case, flexible spaces, optional dots and hyphens, no accents;
+    a long label also with the letters OCR confuses (`CONFUSED`)."""
     out = []
-    for ch in text:
+    loose = sum(c.isalpha() for c in text) >= LOOSE_MIN
+    for ch in text.translate(_PLAIN):
+        if loose and ch.lower() in CONFUSED:
+            out.append(CONFUSED[ch.lower()])
+            continue
         if ch == " ":
             out.append(r"[\s\-]*")
         elif ch == ".":
@@ -194,7 +216,7 @@ def _glued(text: str, start: int, end: int) -> bool:
 @lru_cache(maxsize=8192)
 def find_labels(text: str) -> tuple[Found, ...]:
     """Non-overlapping labels in `text`, left to right; at an overlap the longest (then strongest) wins."""
-    folded = fold(text)
+    folded = fold(text).translate(_PLAIN)
     original = clean(text)
     if original == folded and not _ANY.search(folded):
         return ()

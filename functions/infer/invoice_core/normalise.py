@@ -30,8 +30,12 @@ from dataclasses import dataclass
 from typing import Any
 
 SPACES = "\u00a0\u202f\u2009\u2007\u2008\u200a"  # no-break, narrow no-break, thin, figure, ... spaces
-_SPACE_TABLE = str.maketrans(dict.fromkeys(SPACES, " ") | {"\u2212": "-", "\u2013": "-", "\u2014": "-"})
-_LEAD = re.compile(r"^[\s:;#.,=\-–—|>(\[]*")  # what may stand between a label and its value
+# OCR reads a speck between two words as a middle dot or bullet ("Invoiced·on", "·GBP"): a space
+DOTS = "\u00b7\u2022\u2219\u22c5"
+_SPACE_TABLE = str.maketrans(
+    dict.fromkeys(SPACES + DOTS, " ") | {"\u2212": "-", "\u2013": "-", "\u2014": "-"}
+)
+_LEAD = re.compile(r"^[\s:;#.,=\-–—|>(\[*]*")  # what may stand between a label and its value (OCR's "*")
 
 
 @dataclass(frozen=True)

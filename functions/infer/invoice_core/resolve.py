@@ -249,7 +249,10 @@ def _segments(page: PageText, line_no: int, run: Run, found: Found) -> list[Segm
 def _beside(page: PageText, line_no: int, label_box: Box, before: float) -> Run | None:
     """The nearest run right of a label, nearer than `before`, on a neighbouring line that shares
     most of the label's height: a skewed scan puts a value a few pixels off its label's line, and
-    the line grouping may give it to the line above or below."""
+    the line grouping may give it to the line above or below. A cell of a value column starts
+    within a label height of the next run on the label's own line ("PAYABLE BY 09.03.2021" over
+    "INVOICED ON 07.02.2021" at x 1078 and 1075): that one is the label's, not a neighbour's."""
+    before -= label_box.height
     best: Run | None = None
     for other in page.lines[max(0, line_no - 2) : line_no + 3]:
         if other is page.lines[line_no]:
@@ -394,6 +397,14 @@ def apply_regions(
                 cand.region = region
         if region.name == "payment_reference":
             out += _payment_numbers(region, inside, out)
+            # a payment block's labelled IBAN or look-alike ("Account no.") says what those numbers
+            # are, not what the block's unlabelled number is: only a labelled reference decides that
+            if any(c.field == "payment_reference" for c in labelled):
+                continue
+            own = _block_reference(region, inside, out)
+            if own is not None:
+                out.append(own)
+            continue
         if labelled:
             continue  # the label words decide what this region's words are
         own = _region_value(region, inside, day_first=day_first)
@@ -466,24 +477,51 @@ def _across_blocks(cand: Candidate, regions: Sequence[Region]) -> bool:
     )
 
 
-def _unlabelled_reference(runs: list[Run]) -> Candidate | None:
+def _unlabelled_reference(runs: list[Run], invoice_digits: frozenset[str] = frozenset()) -> Candidate | None:
     """A payment block's number with no label read beside it is the payment reference only when it
     carries its own proof and nothing else could be it: an RF reference (mod 97), or the block's one
     number printed as plain digits (a Bankgiro 123-4567 or Plusgiro 12345-6 is hyphenated, an IBAN
-    has letters, an amount a decimal mark) when its last digit is a Luhn check digit."""
+    has letters, an amount a decimal mark) when its last digit is a Luhn check digit. Or the block's
+    one plain number that repeats the digits of the labelled invoice number (F2021558 -> 2021558):
+    many suppliers ask for the invoice number as the payment's reference, and the label proves it."""
     plain: list[tuple[Run, str]] = []
     for run in runs:
         text = clean(run.text).strip(" :#")
         alnum = parse_alnum(text, max_len=25)
         if alnum and alnum.value.startswith("RF") and checks.rf_reference(alnum.value):
             return _whole(run, text, alnum.value, "rf")
-        if re.fullmatch(r"\d[\d ]*\d", text) and len(text.replace(" ", "")) >= 5 and parse_date(text) is None:
+        if re.fullmatch(r"\d[\d ]*\d", text) and len(text.replace(" ", "")) >= 4 and parse_date(text) is None:
             plain.append((run, text))
+    repeated = [(run, text) for run, text in plain if text.replace(" ", "") in invoice_digits]
+    if len(repeated) == 1:
+        run, text = repeated[0]
+        return _whole(run, text, text.replace(" ", ""), "reference")
+    plain = [(run, text) for run, text in plain if len(text.replace(" ", "")) >= 5]
     if len(plain) != 1:
         return None  # two plain numbers (a Bankgiro read without its hyphen, say): which is which?
     run, text = plain[0]
     digits = text.replace(" ", "")
     return _whole(run, text, digits, "ocr") if checks.ocr_reference(digits) else None
+
+
+def _block_reference(region: Region, inside: list[Word], claimed: list[Candidate]) -> Candidate | None:
+    """The payment reference a payment block proves by itself (see `_unlabelled_reference`), from
+    its runs that no label names or claims (an IBAN, an "Account no." look-alike's number)."""
+    taken = {id(w) for c in claimed for w in c.words}
+    runs = [
+        run
+        for line in lines_of(inside)
+        for run in line.runs
+        if not find_labels(run.text) and not any(id(w) in taken for w in run.words)
+    ]
+    numbers = [c for c in claimed if c.field == "invoice_number" and c.label is not None]
+    digits = frozenset(
+        d for c in numbers if len(d := "".join(ch for ch in c.parsed.value if ch.isdigit())) >= 4
+    )
+    own = _unlabelled_reference(runs, digits)
+    if own is not None:
+        own.region = region
+    return own
 
 
 def _whole(run: Run, text: str, value: str, kind: str) -> Candidate:
@@ -502,12 +540,6 @@ def _whole(run: Run, text: str, value: str, kind: str) -> Candidate:
 
 
 def _region_value(region: Region, inside: list[Word], *, day_first: bool) -> Candidate | None:
-    if region.name == "payment_reference":
-        runs = [run for line in lines_of(inside) for run in line.runs if not find_labels(run.text)]
-        own = _unlabelled_reference(runs)
-        if own is not None:
-            own.region = region
-        return own
     parse = parser_for(region.name, "", day_first)
     if parse is None:
         return None
