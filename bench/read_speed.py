@@ -29,6 +29,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from devkit.doc_sections import replace_section
+
 REPO = Path(__file__).resolve().parents[1]
 MODEL = REPO / "models" / "demo" / "model.onnx"
 SEED0 = 700_000  # bench.extraction's held-out seeds
@@ -213,16 +215,8 @@ Targets (issue 13):
 
 
 def write_section(path: Path, text: str) -> None:
-    """Replace the section in `path` (or append it)."""
-    doc = path.read_text(encoding="utf-8") if path.is_file() else ""
-    start = doc.find(SECTION)
-    if start >= 0:
-        end = doc.find(END, start)
-        end = len(doc) if end < 0 else end + len(END) + 1
-        doc = doc[:start] + text + doc[end:]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    path.write_text(doc, encoding="utf-8")
+    """Replace this report's section in `path` (or append it)."""
+    replace_section(path, text, heading=SECTION, end_marker=END)
 
 
 if __name__ == "__main__":

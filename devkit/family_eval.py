@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from devkit.doc_sections import replace_section
+
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "models" / "demo"
 WORK = REPO / "build" / "family-eval"
@@ -214,16 +216,8 @@ the label words beside the value decide the field).
 
 
 def write_section(path: Path, text: str) -> None:
-    """Replace the section in `path` (or append it)."""
-    doc = path.read_text(encoding="utf-8") if path.is_file() else ""
-    start = doc.find(SECTION)
-    if start >= 0:
-        end = doc.find(END, start)
-        end = len(doc) if end < 0 else end + len(END) + 1
-        doc = doc[:start] + text + doc[end:]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    path.write_text(doc, encoding="utf-8")
+    """Replace this report's section in `path` (or append it)."""
+    replace_section(path, text, heading=SECTION, end_marker=END)
 
 
 def run(model: Path, pages: int, workers: int, version: str) -> dict[str, Any]:

@@ -1,0 +1,58 @@
+"""devkit.family_eval: what the reader gets per key class, counted from serving's detections."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+from devkit import family_eval
+from invoice_core import model as model_module
+from invoice_core import postprocess as post_module
+from invoice_core import preprocess as pre_module
+
+pytestmark = pytest.mark.unit
+
+NAMES = ["invoice_number", "invoice_date", "due_date", "supplier", "total_amount", "payment_reference"]
+
+
+def _dataset(root: Path, labels: str) -> Path:
+    (root / "images" / "val").mkdir(parents=True)
+    (root / "labels" / "val").mkdir(parents=True)
+    cv2.imwrite(str(root / "images" / "val" / "p0.jpg"), np.full((200, 100, 3), 255, np.uint8))
+    (root / "labels" / "val" / "p0.txt").write_text(labels)
+    names = "\n".join(f"  {i}: {n}" for i, n in enumerate(NAMES))
+    (root / "data.yaml").write_text(f"val: images/val\nnames:\n{names}\n")
+    return root / "data.yaml"
+
+
+def test_right_near_and_missed_are_told_apart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # True boxes on a 100x200 page (YOLO: class cx cy w h, normalised).
+    data = _dataset(
+        tmp_path,
+        "0 0.5 0.1 0.8 0.1\n"  # invoice_number: y 10-30, x 10-90
+        "1 0.5 0.3 0.8 0.1\n"  # invoice_date: y 50-70
+        "2 0.5 0.5 0.8 0.1\n"  # due_date: y 90-110
+        "3 0.5 0.9 0.8 0.1\n",  # supplier: not a key class, not counted
+    )
+    found = SimpleNamespace(
+        boxes=np.array([[10, 10, 90, 30], [10, 50, 90, 70]], dtype=np.float32),
+        class_ids=np.array([0, 2]),  # the number right; the invoice date's row proposed as due_date
+    )
+    fake = SimpleNamespace(info=SimpleNamespace(imgsz=(200, 100), end2end=False), run=lambda t: t)
+    monkeypatch.setattr(model_module, "load_model", lambda *a, **k: fake)
+    monkeypatch.setattr(pre_module, "prepare", lambda bgr, size: (bgr, None))
+    monkeypatch.setattr(pre_module, "unletterbox", lambda boxes, t, shape: boxes)
+    monkeypatch.setattr(post_module, "postprocess", lambda *a, **k: found)
+
+    counts: dict[str, Any] = family_eval.proposals(tmp_path / "model.onnx", data)
+
+    assert counts["invoice_number"] == {"right": 1, "near": 0, "missed": 0}
+    assert counts["invoice_date"] == {"right": 0, "near": 1, "missed": 0}  # the reader still reads it
+    assert counts["due_date"] == {"right": 0, "near": 0, "missed": 1}
+    assert counts["total_amount"] == {"right": 0, "near": 0, "missed": 0}  # not printed on the page
+    assert "supplier" not in counts
