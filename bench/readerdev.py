@@ -187,18 +187,11 @@ def exact_words(seed: int, policy: str) -> tuple[list[Any], list[Any], Any]:
     sheet = compose(inv, rng, width, height, None, policy=policy)
     words: list[Word] = []
     extents: dict[int, list[Box]] = {}
-    for placed in sheet.placed:
-        for op in placed.block.ops:
-            if op.kind != "text":
-                continue
-            x, y = op.xy[0] + placed.dx, op.xy[1] + placed.dy
-            x1, y1, x2, y2 = op.kw["font"].getbbox(op.kw["text"], anchor=op.kw["anchor"])
-            box = Box(x + x1, y + y1, x + x2, y + y2)
-            if box.x2 <= box.x1 or box.y2 <= box.y1:
-                continue
-            words.append(Word(op.kw["text"], box, 1, 0.99, "pdf_text"))
-            if op.field is not None:
-                extents.setdefault(op.field, []).append(box)
+    for text, xyxy, cls in sheet.texts():
+        box = Box(*xyxy)
+        words.append(Word(text, box, 1, 0.99, "pdf_text"))
+        if cls is not None:
+            extents.setdefault(cls, []).append(box)
     regions = [Region(CLASS_NAMES[c], Box.union(b), 0.9) for c, b in extents.items()]
     return words, regions, inv
 

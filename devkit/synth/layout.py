@@ -237,6 +237,20 @@ class Sheet:
             for a1, b1, a2, b2 in self.rects
         )
 
+    def texts(self) -> list[tuple[str, tuple[float, float, float, float], int | None]]:
+        """Every text drawn on the sheet: (text, its glyph box in page pixels, its field class or
+        None), in drawing order: the words a perfect reader would get, without rendering the page."""
+        out: list[tuple[str, tuple[float, float, float, float], int | None]] = []
+        for placed in self.placed:
+            for op in placed.block.ops:
+                if op.kind != "text":
+                    continue
+                x, y = op.xy[0] + placed.dx, op.xy[1] + placed.dy
+                x1, y1, x2, y2 = op.kw["font"].getbbox(op.kw["text"], anchor=op.kw["anchor"])
+                if x2 > x1 and y2 > y1:
+                    out.append((op.kw["text"], (x + x1, y + y1, x + x2, y + y2), op.field))
+        return out
+
     def place(self, b: Block, x: float, y: float, *, pad: float | None = None, force: bool = False) -> bool:
         """Put block `b` with its top-left at (x, y) unless that overlaps something already placed."""
         if b.empty:

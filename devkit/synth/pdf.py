@@ -71,17 +71,10 @@ def born_digital_invoice(
     inv = make_invoice(rng, policy=policy)
     sheet = compose(inv, rng, *PAGE_PX, layout, policy=policy, payment=payment)
     ops = []
-    for placed in sheet.placed:
-        for op in placed.block.ops:
-            if op.kind != "text" or not op.kw["text"].strip():
-                continue
-            x, y = op.xy[0] + placed.dx, op.xy[1] + placed.dy
-            x1, y1, x2, y2 = op.kw["font"].getbbox(op.kw["text"], anchor=op.kw["anchor"])
-            if x2 <= x1 or y2 <= y1:
-                continue
-            height_pt = (y2 - y1) * _PX_TO_PT
-            baseline = A4_POINTS[1] - (y + y2) * _PX_TO_PT + 0.2 * height_pt
-            ops.append(
-                text_op((x + x1) * _PX_TO_PT, baseline, op.kw["text"], size=max(4.0, height_pt * _EM_PER_INK))
-            )
+    for text, (x1, y1, _, y2), _ in sheet.texts():
+        if not text.strip():
+            continue
+        height_pt = (y2 - y1) * _PX_TO_PT
+        baseline = A4_POINTS[1] - y2 * _PX_TO_PT + 0.2 * height_pt
+        ops.append(text_op(x1 * _PX_TO_PT, baseline, text, size=max(4.0, height_pt * _EM_PER_INK)))
     return write_pdf([ops]), inv

@@ -12,7 +12,6 @@ import pytest
 
 from bench.samples import invoice_page
 from bench.samples import pdf as image_pdf
-from devkit.synth import render_invoice
 from devkit.synth.pdf import text_op as _text
 from devkit.synth.pdf import write_pdf as _pdf
 from invoice_core.ocr import TextLine
@@ -134,10 +133,6 @@ class _Engine:
         self.calls.append(bgr.shape[:2])
         return [TextLine("10423", Box(40, 40, 90, 60), 0.97, ())]
 
-    def recognise(self, crops: list[np.ndarray], boxes: list[Box], options: object = None) -> list[TextLine]:
-        self.calls += [c.shape[:2] for c in crops]
-        return [TextLine("10423", b, 0.97, ()) for b in boxes[:1]]
-
 
 def test_a_page_with_text_is_read_from_its_text_layer_without_ocr() -> None:
     layer = read_text_layer(_pdf([INVOICE]), 0, scale=SCALE)
@@ -151,14 +146,6 @@ def test_a_scanned_page_is_ocred_around_its_regions_or_whole() -> None:
     page = invoice_page(0)
     layer = read_text_layer(image_pdf([page]), 0, scale=SCALE)
     engine = _Engine()
-    total = next(b for b in render_invoice(0, width=1240, height=1754).boxes if b.name == "total_amount")
-    region = (total.x1, total.y1, total.x2, total.y2)  # printed text on invoice_page(0)
-    by_lines = ReadPolicy(by_lines=True)
-    got = read_page_words(page, page=1, regions=[region], text_layer=layer, policy=by_lines, engine=engine)  # type: ignore[arg-type]
-    # by lines: one-line crops around the region, none of them the page (the default: one window)
-    assert got.source == "ocr" and engine.calls and all(c[0] < 100 for c in engine.calls)
-    assert [w.text for w in got.words] == ["10423"]
-    engine.calls.clear()
     got = read_page_words(page, page=1, regions=[(600, 600, 700, 640)], text_layer=layer, engine=engine)  # type: ignore[arg-type]
     assert got.source == "ocr" and len(engine.calls) == 1 and engine.calls[0] != page.shape[:2]
     assert [w.text for w in got.words] == ["10423"]

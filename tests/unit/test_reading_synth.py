@@ -67,18 +67,11 @@ def _sheet_and_family(
     sheet = compose(inv, rng, 1240, 1754, None, policy=policy)
     words: list[Word] = []
     extents: dict[int, list[Box]] = {}
-    for placed in sheet.placed:
-        for op in placed.block.ops:
-            if op.kind != "text":
-                continue
-            x, y = op.xy[0] + placed.dx, op.xy[1] + placed.dy
-            x1, y1, x2, y2 = op.kw["font"].getbbox(op.kw["text"], anchor=op.kw["anchor"])
-            box = Box(x + x1, y + y1, x + x2, y + y2)
-            if box.x2 <= box.x1 or box.y2 <= box.y1:
-                continue
-            words += _split(op.kw["text"], box) if split else [Word(op.kw["text"], box, 1, 0.99, "pdf_text")]
-            if op.field is not None:
-                extents.setdefault(op.field, []).append(box)
+    for text, xyxy, cls in sheet.texts():
+        box = Box(*xyxy)
+        words += _split(text, box) if split else [Word(text, box, 1, 0.99, "pdf_text")]
+        if cls is not None:
+            extents.setdefault(cls, []).append(box)
     regions = [Region(CLASS_NAMES[c], Box.union(boxes), 0.9) for c, boxes in extents.items()]
     return inv, words, regions, sheet.layout
 

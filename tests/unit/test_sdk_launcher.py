@@ -20,6 +20,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from trigger_setup import REQUESTER, SETTINGS
 
 from launcher.launch import Launcher
 from launcher.settings import Settings
@@ -34,20 +35,6 @@ needs_sdk_venv = pytest.mark.skipif(not SDK_PYTHON.exists(), reason="no .venv-sd
 REGION = "eu-north-1"
 STACK = "invoice-yolo-dev"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:123456789012:function:invoice-yolo-dev-TriggerTrainingFunction-x"
-REQUESTER = "arn:aws:sts::123456789012:assumed-role/ml-engineer/alice"
-SETTINGS = Settings(
-    stage="dev",
-    stack_name=STACK,
-    data_bucket="iy-data",
-    models_bucket="iy-models",
-    checkpoints_bucket="iy-checkpoints",
-    sagemaker_role_arn="arn:aws:iam::123456789012:role/iy-sagemaker",
-    training_image_uri="763104351884.dkr.ecr.eu-north-1.amazonaws.com/pytorch-training:2.10.0-gpu-py313",
-    instance_types=("ml.g4dn.xlarge", "ml.g5.xlarge"),
-    default_instance_type="ml.g4dn.xlarge",
-    job_name_prefix="invoice-yolo-dev",
-    idempotency_table="iy-idempotency",
-)
 SPOT_FROM_SCRATCH = {
     "dataset": "s3://iy-data/datasets/invoices-v3",
     "epochs": 50,

@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from trigger_setup import REQUESTER, SETTINGS
 
 from launcher import jobs
 from launcher.schemas import TrainRequest, UltralyticsArgs
@@ -15,22 +16,8 @@ from yolo_train import hyperparams, metric_defs
 
 pytestmark = pytest.mark.unit
 
-SETTINGS = Settings(
-    stage="dev",
-    stack_name="invoice-yolo-dev",
-    data_bucket="iy-data",
-    models_bucket="iy-models",
-    checkpoints_bucket="iy-checkpoints",
-    sagemaker_role_arn="arn:aws:iam::123456789012:role/iy-sagemaker",
-    training_image_uri="763104351884.dkr.ecr.eu-north-1.amazonaws.com/pytorch-training:2.10.0-gpu-py313",
-    instance_types=("ml.g4dn.xlarge", "ml.g5.xlarge"),
-    default_instance_type="ml.g4dn.xlarge",
-    job_name_prefix="invoice-yolo-dev",
-    idempotency_table="iy-idempotency",
-)
 SOURCE = "s3://iy-models/code/sourcedir/abc/sourcedir.tar.gz"
 JOB = "invoice-yolo-dev-20261122101500-a1b2c3"
-REQUESTER = "arn:aws:sts::123456789012:assumed-role/ml-engineer/alice"
 
 
 def parse(body: dict) -> TrainRequest:

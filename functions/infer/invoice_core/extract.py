@@ -22,10 +22,10 @@ from invoice_core.words import Region, Word
 
 POINTS_PER_INCH = 72.0
 SERVING = ReadPolicy()  # how serving reads pages
-# The fields a reader of an invoice cannot do without: one missing sends OCR'd pages to a whole read.
 LINE_ITEMS = "line_items"
 # The key rows the detector proposes; one of them missing on page 1 sends it straight to a whole read.
 DETECTED_KEYS = ("invoice_number", "invoice_date", "due_date", "total_amount")
+# The fields a reader of an invoice cannot do without: one missing sends OCR'd pages to a whole read.
 KEY_FIELDS = ("invoice_number", "invoice_date", "due_date", "total_amount", "payment_reference")
 
 

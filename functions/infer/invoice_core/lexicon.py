@@ -191,6 +191,8 @@ _BOUNDARY_FREE = tuple(
     re.compile(label.pattern.pattern.replace(r"(?<![\w])", "", 1).removesuffix(r"(?![^\W\d_])"))
     for label in LABELS
 )
+# One screen for them (they match wherever the bounded patterns do): most text has no label at all.
+_ANY_GLUED = re.compile("|".join(f"(?:{p.pattern})" for p in _BOUNDARY_FREE))
 GLUED_MIN = 5  # a short label ("Tel", "Bg") inside a word is more often a coincidence than a joint
 _CAPS_VALUE = re.compile(r"[A-ZÅÄÖ]{1,5}[-/]?\d")  # "INV-2021", "F2021994": a value's letters, then digits
 
@@ -218,7 +220,8 @@ def find_labels(text: str) -> tuple[Found, ...]:
     """Non-overlapping labels in `text`, left to right; at an overlap the longest (then strongest) wins."""
     folded = fold(text).translate(_PLAIN)
     original = clean(text)
-    if original == folded and not _ANY.search(folded):
+    # only a capital (or a letter with a diacritic) can show a joint: else the bounded labels alone
+    if not (_ANY if original == folded else _ANY_GLUED).search(folded):
         return ()
     hits = [Found(label, m.start(), m.end()) for label in LABELS for m in label.pattern.finditer(folded)]
     if original != folded:  # only a capital shows a joint

@@ -13,17 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from invoice_core.ocr import (
-    BoxLike,
-    Context,
-    LineContext,
-    OcrEngine,
-    OcrOptions,
-    as_box,
-    read_lines,
-    read_page,
-    read_regions,
-)
+from invoice_core.ocr import BoxLike, Context, OcrEngine, OcrOptions, as_box, read_page, read_regions
 from invoice_core.textlayer import TextLayer, TextPolicy, usable
 from invoice_core.words import Box, Source, Word
 
@@ -33,16 +23,12 @@ class ReadPolicy:
     """How pages are read."""
 
     text: TextPolicy = field(default_factory=TextPolicy)
-    # regions: lines found in the ink, recognised without detection (`ocr.read_lines`). Off: on 24
-    # held-out scans it read fewer key fields right than detection in windows (see bench.read_speed).
-    by_lines: bool = False
-    lines: LineContext = field(default_factory=LineContext)
-    context: Context = field(default_factory=Context)  # the windows of by_lines=False
+    context: Context = field(default_factory=Context)
     options: OcrOptions = field(default_factory=OcrOptions)
     whole_page_without_regions: bool = True  # no detections on a page: OCR all of it (else: no words)
-    # A key field still missing after the regions: OCR the whole of this many scanned pages (first
-    # first) and decide again. The detector misses rows of layouts it never saw; the label words on
-    # the page still name them. Costs a whole-page read on pages that lack a key field.
+    # Scanned pages read whole, at most, per document (`extract.read_fields`): page 1 at once when the
+    # detector did not propose every key row, later ones when a key field is still missing after
+    # their windows. The detector misses rows of layouts it never saw; the label words still name them.
     fallback_pages: int = 2
     # Line items on scans: their region is most of an invoice's text lines and most of a read's OCR
     # time, so rows are read from OCR only when asked; a text layer gives them for free.
@@ -79,14 +65,9 @@ def read_page_words(
     sx, sy = image_scale
     if regions:
         in_image = [_scaled(as_box(b), 1 / sx, 1 / sy) for b in regions]
-        if policy.by_lines:
-            words = read_lines(
-                image, in_image, page=page, context=policy.lines, options=policy.options, engine=engine
-            )
-        else:
-            words = read_regions(
-                image, in_image, page=page, context=policy.context, options=policy.options, engine=engine
-            )
+        words = read_regions(
+            image, in_image, page=page, context=policy.context, options=policy.options, engine=engine
+        )
     elif policy.whole_page_without_regions:
         words = read_page(image, page=page, options=policy.options, engine=engine)
     else:

@@ -421,40 +421,36 @@ def _payment_numbers(region: Region, inside: list[Word], claimed: list[Candidate
     read: an IBAN (country format and mod 97), a Bankgiro number (123-4567, Luhn), and a BIC of the
     IBAN's country. Only for a field no label found, and only words no label claimed."""
     have = {c.field for c in claimed}
-    taken = {id(w) for c in claimed for w in c.words}
     found: dict[str, Candidate] = {}
-    for line in lines_of(inside):
-        for run in line.runs:
-            if find_labels(run.text) or any(id(w) in taken for w in run.words):
-                continue
-            text = clean(run.text).strip(" :")
-            start = clean(run.text).index(text) if text else 0
-            compact = text.replace(" ", "").upper()
-            value: Parsed | None = None
-            name = ""
-            if checks.looks_like_iban(compact) and checks.iban_number(compact):
-                name, value = "iban", Parsed(compact, start, start + len(text), {})
-            elif BANKGIRO_SHAPE.fullmatch(text) and checks.bankgiro(text.replace("-", "")):
-                digits = text.replace("-", "")
-                name, value = (
-                    "bankgiro",
-                    Parsed(checks.show_bankgiro(digits), start, start + len(text), {"digits": digits}),
-                )
-            elif checks.looks_like_bic(compact) and " " not in text and checks.bic_code(compact):
-                name, value = "bic", Parsed(compact, start, start + len(text), {})
-            if value is None or name in have or name in found:
-                continue
-            found[name] = Candidate(
-                name,
-                value,
-                run,
-                value.start,
-                value.end,
-                REGION_ONLY,
-                "region",
-                region=region,
-                extra=dict(value.extra),
+    for run in _free_runs(inside, claimed):
+        text = clean(run.text).strip(" :")
+        start = clean(run.text).index(text) if text else 0
+        compact = text.replace(" ", "").upper()
+        value: Parsed | None = None
+        name = ""
+        if checks.looks_like_iban(compact) and checks.iban_number(compact):
+            name, value = "iban", Parsed(compact, start, start + len(text), {})
+        elif BANKGIRO_SHAPE.fullmatch(text) and checks.bankgiro(text.replace("-", "")):
+            digits = text.replace("-", "")
+            name, value = (
+                "bankgiro",
+                Parsed(checks.show_bankgiro(digits), start, start + len(text), {"digits": digits}),
             )
+        elif checks.looks_like_bic(compact) and " " not in text and checks.bic_code(compact):
+            name, value = "bic", Parsed(compact, start, start + len(text), {})
+        if value is None or name in have or name in found:
+            continue
+        found[name] = Candidate(
+            name,
+            value,
+            run,
+            value.start,
+            value.end,
+            REGION_ONLY,
+            "region",
+            region=region,
+            extra=dict(value.extra),
+        )
     if "bic" in found:
         iban = found.get("iban") or next((c for c in claimed if c.field == "iban"), None)
         if iban is None or iban.parsed.value[:2] != found["bic"].parsed.value[4:6]:
@@ -504,16 +500,22 @@ def _unlabelled_reference(runs: list[Run], invoice_digits: frozenset[str] = froz
     return _whole(run, text, digits, "ocr") if checks.ocr_reference(digits) else None
 
 
-def _block_reference(region: Region, inside: list[Word], claimed: list[Candidate]) -> Candidate | None:
-    """The payment reference a payment block proves by itself (see `_unlabelled_reference`), from
-    its runs that no label names or claims (an IBAN, an "Account no." look-alike's number)."""
+def _free_runs(inside: list[Word], claimed: list[Candidate]) -> list[Run]:
+    """A block's runs that no label names and no candidate claims (a labelled IBAN, a look-alike's
+    number): what the block may still say about itself."""
     taken = {id(w) for c in claimed for w in c.words}
-    runs = [
+    return [
         run
         for line in lines_of(inside)
         for run in line.runs
         if not find_labels(run.text) and not any(id(w) in taken for w in run.words)
     ]
+
+
+def _block_reference(region: Region, inside: list[Word], claimed: list[Candidate]) -> Candidate | None:
+    """The payment reference a payment block proves by itself (see `_unlabelled_reference`), from
+    its runs that no label names or claims (an IBAN, an "Account no." look-alike's number)."""
+    runs = _free_runs(inside, claimed)
     numbers = [c for c in claimed if c.field == "invoice_number" and c.label is not None]
     digits = frozenset(
         d for c in numbers if len(d := "".join(ch for ch in c.parsed.value if ch.isdigit())) >= 4

@@ -149,6 +149,12 @@ class Line:
 OVERPRINT_SHARE = 0.8  # text-layer words sharing this much height, overlapping a little in x: one line
 
 
+def _x_share(a: Word, b: Word) -> float:
+    """How much of the narrower word's width the two words share (negative: the gap between them)."""
+    shared = min(a.box.x2, b.box.x2) - max(a.box.x1, b.box.x1)
+    return shared / max(min(a.box.x2 - a.box.x1, b.box.x2 - b.box.x1), 1e-9)
+
+
 def _overprinted(a: Word, b: Word) -> bool:
     """Two text-layer words of one baseline drawn into each other: a PDF whose font is wider than
     the one its layout was measured with prints "Fakturadatum" over the start of "2021-08-12". Only
@@ -156,9 +162,7 @@ def _overprinted(a: Word, b: Word) -> bool:
     if a.source != "pdf_text" or b.source != "pdf_text":
         return False
     shared_y = min(a.box.y2, b.box.y2) - max(a.box.y1, b.box.y1)
-    shared_x = min(a.box.x2, b.box.x2) - max(a.box.x1, b.box.x1)
-    narrower = min(a.box.x2 - a.box.x1, b.box.x2 - b.box.x1)
-    return shared_y >= OVERPRINT_SHARE * max(a.box.height, b.box.height) and shared_x < 0.5 * narrower
+    return shared_y >= OVERPRINT_SHARE * max(a.box.height, b.box.height) and _x_share(a, b) < 0.5
 
 
 STACKED_SHARE = 0.25  # words sharing more of the narrower one's width than this stand one above the other
@@ -167,9 +171,7 @@ STACKED_SHARE = 0.25  # words sharing more of the narrower one's width than this
 def _stacked(a: Word, b: Word) -> bool:
     """Two words at the same x: on two lines, however close. OCR boxes of neighbours on one line
     often touch by a pixel or two ("Sold" 147-181, "to" 180-198): that is no shared column."""
-    shared_x = min(a.box.x2, b.box.x2) - max(a.box.x1, b.box.x1)
-    narrower = min(a.box.x2 - a.box.x1, b.box.x2 - b.box.x1)
-    return shared_x > STACKED_SHARE * narrower and not _overprinted(a, b)
+    return _x_share(a, b) > STACKED_SHARE and not _overprinted(a, b)
 
 
 def lines_of(words: Sequence[Word]) -> list[Line]:
