@@ -851,7 +851,7 @@ beforehand, as the image's Dockerfile does.
   and botocore subsegments. The ColdStart *metric* (Metrics) is unaffected. The SDK's import moves
   to the second invocation of each container (one request in many); with tracing disabled it is
   never imported.
-- **The OCR engine** is built on the first `?fields=1` request that needs OCR (a scan), as before.
+- **The OCR engine** is built on the first request that reads a scan's values (the default answer), as before.
 
 On Lambda the init phase adds the runtime's own start and the image pull; this is the part the code controls.
 Heaviest imports of the handler (`python -X importtime`, cumulative ms where each package is first
@@ -917,7 +917,7 @@ def _why(r: dict[str, Any]) -> str:
         )
     if s["cold_start_fields_extra_s"] > TARGETS["cold_start_fields_extra_s"]:
         lines.append(
-            f"- **Cold start with values:** beyond its warm read time, the first `?fields=1` scan pays "
+            f"- **Cold start with values:** beyond its warm read time, the first scan that reads values pays "
             f"{s['cold_start_fields_extra_s']:.2f} s more than a detections-only one: importing rapidocr "
             "and building its OCR sessions, and their first runs."
         )
