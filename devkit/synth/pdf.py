@@ -1,16 +1,21 @@
 """Born-digital invoice PDFs: the synthetic invoice's texts written as real PDF text (Helvetica,
 WinAnsi), no image, so a reader must take them from the text layer. Same content and layout as
-`render_invoice(seed, scanned=False)` draws.
+`render_invoice(seed, scanned=False)` draws. The layout was measured in the page's own font, so
+each string is stretched (`Tz`) to the width it was laid out at: Helvetica at the layout's
+positions would otherwise run into the next word (a label into its value).
 
     pdf, invoice = born_digital_invoice(seed)
 """
 
 from __future__ import annotations
 
+import functools
 import random
 
 import numpy as np
+from PIL import ImageFont
 
+from devkit.synth import fonts
 from devkit.synth.compose import compose
 from devkit.synth.content import Invoice, make_invoice
 
@@ -18,6 +23,7 @@ A4_POINTS = (595.0, 842.0)
 PAGE_PX = (1240, 1754)  # the renderer's A4 page at 150 DPI
 _PX_TO_PT = 72.0 / 150.0
 _EM_PER_INK = 1.35  # a line's glyph box is about 0.74 em tall (ascender to descender of real text)
+_MEASURE_PT = 100.0  # Helvetica widths are measured at this size and scaled
 
 
 def write_pdf(pages: list[list[bytes]], *, rotate: int = 0, size: tuple[float, float] = A4_POINTS) -> bytes:
@@ -50,15 +56,36 @@ def write_pdf(pages: list[list[bytes]], *, rotate: int = 0, size: tuple[float, f
     return bytes(out)
 
 
-def text_op(x: float, y: float, text: str, *, size: float = 12, mode: int = 0) -> bytes:
-    """Show `text` with its baseline starting at (x, y) points (PDF space: y up from the bottom)."""
+def text_op(x: float, y: float, text: str, *, size: float = 12, mode: int = 0, stretch: float = 100) -> bytes:
+    """Show `text` with its baseline starting at (x, y) points (PDF space: y up from the bottom),
+    its glyphs `stretch` percent of their natural width (PDF's horizontal scaling, `Tz`)."""
     raw = (
         text.encode("cp1252", errors="replace")
         .replace(b"\\", b"\\\\")
         .replace(b"(", b"\\(")
         .replace(b")", b"\\)")
     )
-    return b"BT %d Tr /F1 %g Tf %g %g Td (%s) Tj ET" % (mode, size, x, y, raw)
+    scale = b"" if stretch == 100 else b"%g Tz " % round(stretch, 2)
+    return b"BT %s%d Tr /F1 %g Tf %g %g Td (%s) Tj ET" % (scale, mode, size, x, y, raw)
+
+
+@functools.cache
+def _helvetica() -> ImageFont.FreeTypeFont | None:
+    """A metric clone of Helvetica (Liberation Sans, then Nimbus Sans) at _MEASURE_PT, or None when
+    neither is installed (then strings keep Helvetica's own widths)."""
+    family = fonts.by_name("Liberation Sans") or fonts.by_name("Nimbus Sans")
+    return None if family is None else ImageFont.truetype(str(family.regular), _MEASURE_PT)
+
+
+def fit_stretch(text: str, width_pt: float, size_pt: float) -> float:
+    """The `Tz` percentage that makes `text` in Helvetica at `size_pt` as wide as `width_pt` (the ink
+    width it was laid out at), within 50-200 %; 100 without a Helvetica clone to measure with."""
+    font = _helvetica()
+    if font is None or width_pt <= 0:
+        return 100.0
+    x1, _, x2, _ = font.getbbox(text)
+    natural = (x2 - x1) * size_pt / _MEASURE_PT
+    return 100.0 if natural <= 0 else min(200.0, max(50.0, 100.0 * width_pt / natural))
 
 
 def born_digital_invoice(
@@ -71,10 +98,12 @@ def born_digital_invoice(
     inv = make_invoice(rng, policy=policy)
     sheet = compose(inv, rng, *PAGE_PX, layout, policy=policy, payment=payment)
     ops = []
-    for text, (x1, y1, _, y2), _ in sheet.texts():
+    for text, (x1, y1, x2, y2), _ in sheet.texts():
         if not text.strip():
             continue
         height_pt = (y2 - y1) * _PX_TO_PT
         baseline = A4_POINTS[1] - y2 * _PX_TO_PT + 0.2 * height_pt
-        ops.append(text_op(x1 * _PX_TO_PT, baseline, text, size=max(4.0, height_pt * _EM_PER_INK)))
+        size = max(4.0, height_pt * _EM_PER_INK)
+        stretch = fit_stretch(text, (x2 - x1) * _PX_TO_PT, size)
+        ops.append(text_op(x1 * _PX_TO_PT, baseline, text, size=size, stretch=stretch))
     return write_pdf([ops]), inv
