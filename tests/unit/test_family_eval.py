@@ -10,7 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from devkit import family_eval
+from devkit import family_eval, synth
+from devkit.synth import families
+from devkit.synth.render import FieldBox
 from invoice_core import model as model_module
 from invoice_core import postprocess as post_module
 from invoice_core import preprocess as pre_module
@@ -56,3 +58,42 @@ def test_right_near_and_missed_are_told_apart(tmp_path: Path, monkeypatch: pytes
     assert counts["due_date"] == {"right": 0, "near": 0, "missed": 1}
     assert counts["total_amount"] == {"right": 0, "near": 0, "missed": 0}  # not printed on the page
     assert "supplier" not in counts
+
+
+def test_factors_hold_out_one_part_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each row draws its pages from the policies its name says; a detector that only finds the number
+    on training header layouts scores 1.0 where the layout is trained and 0.0 where it is held out."""
+    drawn: list[tuple[str, str]] = []
+
+    def render(seed: int, *, policy: str, layout: str) -> SimpleNamespace:
+        drawn.append((policy, layout))
+        return SimpleNamespace(
+            image=np.full((200, 100, 3), 255, np.uint8), boxes=[FieldBox(0, "invoice_number", 10, 10, 90, 30)]
+        )
+
+    def detect(model: Any, bgr: np.ndarray, conf: float) -> tuple[np.ndarray, np.ndarray]:
+        trained = families.HEADER_FAMILIES[drawn[-1][1]] == families.TRAIN
+        box = [10, 10, 90, 30] if trained else [10, 100, 90, 120]
+        return np.array([box], dtype=np.float32), np.array([0])
+
+    fake = SimpleNamespace(info=SimpleNamespace(names=tuple(NAMES)))
+    monkeypatch.setattr(model_module, "load_model", lambda *a, **k: fake)
+    monkeypatch.setattr(synth, "render_invoice", render)
+    monkeypatch.setattr(family_eval, "_detect", detect)
+
+    got = family_eval.factors(Path("model.onnx"), pages=4)
+
+    assert {t: v["invoice_number"] for t, v in got.items()} == {
+        "nothing held out": 1.0,
+        "header layout held out": 0.0,
+        "wording, fonts, payment held out": 1.0,
+        "all held out": 0.0,
+    }
+    assert "invoice_date" not in got["all held out"]  # not printed on these pages: no share
+    rows = [drawn[i : i + 4] for i in range(0, 16, 4)]
+    assert {p for p, _ in rows[1]} == {"train"} and {families.HEADER_FAMILIES[lay] for _, lay in rows[1]} == {
+        families.HELD_OUT
+    }
+    assert {p for p, _ in rows[2]} == {"held_out"} and {
+        families.HEADER_FAMILIES[lay] for _, lay in rows[2]
+    } == {families.TRAIN}
