@@ -2,15 +2,15 @@
 
 INT8 is not bit-exact, so the rules are tolerances, set in bench/int8.py from its measured parity
 and printed in the model card:
-- every FP32 detection scoring >= CONFIDENT (0.7) has an INT8 detection of the same class with
+- every FP32 detection scoring >= CONFIDENT (0.85) has an INT8 detection of the same class with
   IoU >= 0.8 and a score within SCORE_TOLERANCE (0.3) of it, and the same holds the other way round
   (no confident extras);
-- so a class detected with score >= 0.7 by one is detected with score >= 0.4 by the other (a hard
-  threshold on both sides would flip on a 0.69 vs 0.71 pair).
-Detections below 0.7 may appear or vanish (they sit near the threshold either way).
-Pages: generated A4 invoices at 150 DPI through serving's own prepare/run/postprocess. Why 0.7 and
-0.3: on the 60 val pages (bench.int8, demo-4, percentile calibration) the best-scoring detection
-without a close partner scored 0.67 and partners' scores differed by up to 0.26.
+- so a class detected with score >= 0.85 by one is detected with score >= 0.55 by the other (a hard
+  threshold on both sides would flip on a 0.84 vs 0.86 pair).
+Detections below 0.85 may appear or vanish (they sit near the threshold either way).
+Pages: generated A4 invoices at 150 DPI through serving's own prepare/run/postprocess. Why 0.85 and
+0.3: on the 60 val pages (bench.int8, demo-5, percentile calibration) the best-scoring detection
+without a close partner scored 0.80 and partners' scores differed by up to 0.23.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def test_confident_detections_match_within_tolerance(
     tensor, _ = prepare(samples.invoice_page(seed=seed, dpi=150), fp32.info.imgsz)
     a, b = _detect(fp32, tensor), _detect(int8, tensor)
 
-    assert (a.scores >= CONFIDENT).sum() >= 3  # the page has something to compare
+    assert (a.scores >= CONFIDENT).sum() >= 2  # the page has something to compare
     assert _unmatched(a, b) == []
     assert _unmatched(b, a) == []
     for ref, other in ((a, b), (b, a)):
