@@ -80,12 +80,13 @@ def scans(policy: str, count: int, seed0: int) -> Iterator[Sample]:
     from devkit.synth.render import render_invoice  # noqa: PLC0415
 
     for index in range(count):
-        seed = seed0 + index
-        page = render_invoice(seed, policy=policy)
-        tags = {
-            k: str(getattr(page, k)) for k in ("layout", "payment", "wording", "font", "degradation", "lang")
-        }
-        yield Sample(f"{policy}-{seed}", _jpeg(page.image), "image", truth_of(page.content), tags)
+        yield sample_of(render_invoice(seed0 + index, policy=policy))
+
+
+def sample_of(page: Any) -> Sample:
+    """A rendered page as the bench sends it: JPEG bytes, the printed truth, the page's choices."""
+    tags = {k: str(getattr(page, k)) for k in ("layout", "payment", "wording", "font", "degradation", "lang")}
+    return Sample(f"{page.policy}-{page.seed}", _jpeg(page.image), "image", truth_of(page.content), tags)
 
 
 def pdfs(count: int, seed0: int) -> Iterator[Sample]:

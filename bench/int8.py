@@ -42,7 +42,6 @@ SECTION = "## FP32 and INT8"
 # figures (demo-5 with percentile calibration: unpartnered detections score up to 0.80, partners'
 # scores differ by up to 0.23 on the 60 val pages; demo-4's were 0.67 and 0.26 under 0.7).
 PARITY_CONFIDENT = 0.85
-PARITY_MIN_IOU = 0.8
 PARITY_SCORE_TOLERANCE = 0.3
 TARGET_SPEEDUP = 1.8
 TARGET_MAP50_LOSS = 0.01
@@ -340,7 +339,7 @@ def section(result: dict[str, Any]) -> str:
         "",
         "Parity rules (what a test may assert; tests/unit/test_int8_parity.py): every detection "
         f"scoring >= {PARITY_CONFIDENT} in one variant has a detection of the same class in the other "
-        f"with IoU >= {PARITY_MIN_IOU} and a score within {PARITY_SCORE_TOLERANCE}, so a class one "
+        f"with IoU >= {PARITY_IOU} and a score within {PARITY_SCORE_TOLERANCE}, so a class one "
         f"detects at >= {PARITY_CONFIDENT} the other detects at >= "
         f"{PARITY_CONFIDENT - PARITY_SCORE_TOLERANCE:.2f}. Not asserted: identical boxes or scores, or "
         f"the same detections below {PARITY_CONFIDENT} (they come and go near the threshold). The "

@@ -29,34 +29,26 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from bench.extraction import DOC, MODEL, REPO, SEED_BASE, SPEED_SECTION
+from bench.workers import _stats
 from devkit.doc_sections import replace_section
 
-REPO = Path(__file__).resolve().parents[1]
-MODEL = REPO / "models" / "demo" / "model.onnx"
-SEED0 = 700_000  # bench.extraction's held-out seeds
+SEED0 = SEED_BASE["held_out"]  # bench.extraction's held-out scans
 MODES = ("detect", "values", "values_items", "page_ocr")
-DOC = REPO / "docs" / "extraction.md"
-SECTION = "## Speed, side by side"
+SECTION = SPEED_SECTION
 END = "<!-- /speed -->"
 TARGET_P50_MS = 600.0
 TARGET_RATIO = 1 / 3
 
 
-def _pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def warm(pages: int, rounds: int) -> dict[str, Any]:
     """Interleaved warm timings per mode, and per-page ratios to whole-page OCR."""
-    from bench.extraction import scans  # noqa: PLC0415
+    from bench.extraction import Reader, scans  # noqa: PLC0415
     from invoice_core import extract, ocr, reading  # noqa: PLC0415
-    from invoice_core.model import load_model  # noqa: PLC0415
     from invoice_core.pipeline import Document, analyse  # noqa: PLC0415
-    from serving.settings import Settings  # noqa: PLC0415
 
-    settings = Settings()
-    model = load_model(MODEL, intra_op_threads=settings.intra_op_threads)
+    reader = Reader(MODEL)
+    settings, model = reader.settings, reader.model
     ocr.warm_up(threads=settings.intra_op_threads)
     samples = list(scans("held_out", pages, SEED0))
     serving_policy = extract.SERVING
@@ -73,7 +65,6 @@ def warm(pages: int, rounds: int) -> dict[str, Any]:
         for s in samples
     ]
     times: dict[str, list[float]] = {m: [] for m in MODES}
-    ratios: dict[str, list[float]] = {"values": [], "values_items": [], "detect": []}
     for round_ in range(rounds + 1):  # round 0 warms every path up and is not counted
         for index, (sample, bgr) in enumerate(zip(samples, pages_bgr, strict=True)):
             runs = {
@@ -94,17 +85,21 @@ def warm(pages: int, rounds: int) -> dict[str, Any]:
                 continue
             for mode, ms in got.items():
                 times[mode].append(ms)
-            for mode, samples_ in ratios.items():
-                samples_.append(got[mode] / got["page_ocr"])
             print(f"  {sample.name}: " + " ".join(f"{m} {got[m]:.0f}" for m in MODES), flush=True)
+    ratios = {  # per page, each contender's time over whole-page OCR's on the same page
+        m: [a / b for a, b in zip(times[m], times["page_ocr"], strict=True)] for m in MODES if m != "page_ocr"
+    }
     return {
         "pages": len(samples),
         "rounds": rounds,
-        "ms": {m: {"p50": statistics.median(t), "p90": _pct(t, 0.9), "n": len(t)} for m, t in times.items()},
-        "ratio_to_page_ocr": {
-            m: {"p50": statistics.median(r), "p90": _pct(r, 0.9)} for m, r in ratios.items()
-        },
+        "ms": {m: _p50_p90(t) | {"n": len(t)} for m, t in times.items()},
+        "ratio_to_page_ocr": {m: _p50_p90(r) for m, r in ratios.items()},
     }
+
+
+def _p50_p90(samples: list[float]) -> dict[str, float]:
+    st = _stats(samples)
+    return {"p50": st["median_ms"], "p90": st["p90_ms"]}
 
 
 COLD = r"""
@@ -116,7 +111,7 @@ ocr_at_import = "rapidocr" in sys.modules
 from bench.extraction import scans
 from invoice_core.extract import read_fields
 from invoice_core.pipeline import Document, analyse
-sample = next(iter(scans("held_out", 1, 700_000)))
+sample = next(iter(scans("held_out", 1, SEED0)))
 model = handler.MODELS.for_request()
 t2 = time.perf_counter()
 document = Document(data=sample.data, kind="image")
@@ -139,7 +134,12 @@ def cold(runs: int) -> dict[str, Any]:
     for _ in range(runs):
         env = {"MODEL_PATH": str(MODEL), "PATH": "/usr/bin:/bin", "POWERTOOLS_TRACE_DISABLED": "true"}
         done = subprocess.run(
-            [sys.executable, "-c", COLD], cwd=REPO, env=env, capture_output=True, text=True, check=False
+            [sys.executable, "-c", COLD.replace("SEED0", str(SEED0))],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if done.returncode != 0:
             return {"error": done.stderr[-1500:]}
@@ -187,13 +187,15 @@ def section(result: dict[str, Any], command: str) -> str:
 
     first, second = cold_["first_values_read_s"], cold_["second_values_read_s"]
     imported = cold_["import_handler_s"]
+    cold_values = imported + first - second  # a cold start whose first request reads values
     targets = [
         f"a scanned page, fields included, p50 <= {TARGET_P50_MS:.0f} ms: "
         f"{met(values_ms <= TARGET_P50_MS)} ({values_ms:.0f} ms here)",
         f"at most 1/3 of whole-page OCR of the same page: {met(values_ratio <= TARGET_RATIO)} "
         f"({values_ratio:.2f})",
-        f"cold start with OCR <= 1 s (OCR loads lazily, on the first read): {met(imported <= 1.0)} "
-        f"({imported:.2f} s)",
+        f"cold start with OCR <= 1 s (the handler's import, then the first read's extra cost over a"
+        f" warm read: OCR loads lazily, on the first read): {met(cold_values <= 1.0)} "
+        f"({imported:.2f} + {first - second:.2f} = {cold_values:.2f} s)",
     ]
 
     return f"""{SECTION}

@@ -17,43 +17,40 @@ from __future__ import annotations
 
 import argparse
 import pickle
-import random
 import time
 from pathlib import Path
 from typing import Any
 
+from bench.extraction import SEED_BASE
+
 REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / "build" / "readerdev"
-SETS = {"held_out": ("held_out", 700_000), "in_family": ("train", 800_000)}
+SETS = {"held_out": ("held_out", SEED_BASE["held_out"]), "in_family": ("train", SEED_BASE["in_family"])}
 
 
 def _cache(count: dict[str, int]) -> None:
-    import numpy as np  # noqa: PLC0415
-
-    from bench.extraction import MODEL, Reader, scans  # noqa: PLC0415
+    from bench.extraction import MODEL, Reader, sample_of  # noqa: PLC0415
     from devkit.synth.render import render_invoice  # noqa: PLC0415
-    from invoice_core.fields import regions_from  # noqa: PLC0415
+    from invoice_core.extract import page_regions  # noqa: PLC0415
     from invoice_core.pipeline import Document, analyse  # noqa: PLC0415
     from invoice_core.reading import read_page_words  # noqa: PLC0415
 
     reader = Reader(MODEL)
     CACHE.mkdir(parents=True, exist_ok=True)
     for name, (policy, seed0) in SETS.items():
-        for i, sample in enumerate(scans(policy, count[name], seed0)):
-            out = CACHE / f"{sample.name}.pkl"
+        for seed in range(seed0, seed0 + count[name]):
+            out = CACHE / f"{policy}-{seed}.pkl"
             if out.exists():
                 continue
             started = time.perf_counter()
-            seed = seed0 + i
             page = render_invoice(seed, policy=policy)
+            sample = sample_of(page)
             analysis = analyse(Document(data=sample.data, kind="image"), reader.model, reader.settings.limits)
             p = analysis.pages[0]
-            sx, sy = p.image.scale
-            boxes = p.detections.boxes * np.array([sx, sy, sx, sy], dtype=np.float32)
-            regions = regions_from(
-                boxes, p.detections.scores, p.detections.class_ids, reader.model.info.names
+            regions = page_regions(p, reader.model.info.names)
+            got = read_page_words(
+                p.image.bgr, page=1, regions=[r.box for r in regions], image_scale=p.image.scale
             )
-            got = read_page_words(p.image.bgr, page=1, regions=[r.box for r in regions], image_scale=(sx, sy))
             true_boxes = [(b.name, (b.x1, b.y1, b.x2, b.y2)) for b in page.boxes]
             record = {
                 "name": sample.name,
@@ -86,16 +83,13 @@ def _sample(name: str) -> Any:
 def _cache_pages(names: list[str]) -> None:
     """For each page, what `invoice_core.extract.read_fields` decides on: the words read around the
     detections (or the text layer), the whole page's OCR words (its fallback), and the regions."""
-    import numpy as np  # noqa: PLC0415
-
     from bench.extraction import MODEL, Reader  # noqa: PLC0415
-    from invoice_core.extract import LINE_ITEMS, POINTS_PER_INCH, SERVING, _blank, _table  # noqa: PLC0415
-    from invoice_core.fields import regions_from  # noqa: PLC0415
+    from invoice_core.extract import SERVING, read_page  # noqa: PLC0415
     from invoice_core.pipeline import Document, analyse  # noqa: PLC0415
     from invoice_core.reading import read_page_words  # noqa: PLC0415
-    from invoice_core.textlayer import read_text_layer  # noqa: PLC0415
 
     reader = Reader(MODEL)
+    classes = reader.model.info.names
     PAGES.mkdir(parents=True, exist_ok=True)
     for name in names:
         out = PAGES / f"{name}.pkl"
@@ -106,24 +100,13 @@ def _cache_pages(names: list[str]) -> None:
         document = Document(data=sample.data, kind=sample.kind)
         analysis = analyse(document, reader.model, reader.settings.limits)
         page = analysis.pages[0]
-        sx, sy = page.image.scale
-        boxes = page.detections.boxes * np.array([sx, sy, sx, sy], dtype=np.float32)
-        found = regions_from(
-            boxes, page.detections.scores, page.detections.class_ids, reader.model.info.names
-        )
-        layer = None
-        if sample.kind == "pdf":
-            layer = read_text_layer(sample.data, 0, scale=reader.settings.pdf_dpi / POINTS_PER_INCH)
-        to_ocr = [r for r in found if r.name != LINE_ITEMS]
-        image = page.image.bgr
-        if layer is None:  # read_fields blanks the table of a scan whose line items are not asked for
-            image = _blank(image, _table(page.detections, reader.model.info.names))
-        got = read_page_words(
-            image, page=1, regions=[r.box for r in to_ocr], text_layer=layer, image_scale=(sx, sy)
+        # serving's own first read of the page (windows, or the text layer); the whole page apart
+        got = read_page(
+            page, 1, document, classes, pdf_dpi=reader.settings.pdf_dpi, policy=SERVING, whole_first=False
         )
         whole = None
         if got.source == "ocr":
-            whole = read_page_words(image, page=1, image_scale=(sx, sy), policy=SERVING).words
+            whole = read_page_words(got.image, page=1, image_scale=page.image.scale, policy=SERVING).words
         record = {
             "name": name,
             "truth": sample.truth,
@@ -131,8 +114,8 @@ def _cache_pages(names: list[str]) -> None:
             "source": got.source,
             "words": got.words,
             "whole": whole,
-            "detected": found,
-            "to_ocr": to_ocr,
+            "detected": got.found,
+            "to_ocr": got.to_ocr,
             "model": reader.model.info.version,
         }
         out.write_bytes(pickle.dumps(record))
@@ -170,21 +153,12 @@ def _replay(args: argparse.Namespace) -> None:
 
 def exact_words(seed: int, policy: str) -> tuple[list[Any], list[Any], Any]:
     """The generator's words and field extents for bench.extraction's page `seed` (the same draws as
-    render_invoice makes before composing), and the invoice."""
-    import numpy as np  # noqa: PLC0415
-
-    from devkit.synth.compose import compose  # noqa: PLC0415
-    from devkit.synth.content import make_invoice  # noqa: PLC0415
+    render_invoice makes before painting), and the invoice."""
     from devkit.synth.fields import CLASS_NAMES  # noqa: PLC0415
-    from devkit.synth.render import _profile, page_size  # noqa: PLC0415
+    from devkit.synth.render import lay_out  # noqa: PLC0415
     from invoice_core.words import Box, Region, Word  # noqa: PLC0415
 
-    rng = random.Random(seed)
-    np.random.default_rng(rng.getrandbits(64))
-    _, degradation = _profile(rng, None, None, vary_dpi=False)
-    width, height = page_size(1240, 1754, degradation)
-    inv = make_invoice(rng, policy=policy)
-    sheet = compose(inv, rng, width, height, None, policy=policy)
+    *_, inv, sheet = lay_out(seed, policy=policy)  # render_invoice's page, laid out, not painted
     words: list[Word] = []
     extents: dict[int, list[Box]] = {}
     for text, xyxy, cls in sheet.texts():
@@ -207,14 +181,15 @@ def _score(args: argparse.Namespace) -> None:
         if args.only and args.only not in rec["name"]:
             continue
         truth = rec["truth"]
+        exact = exact_words(rec["seed"], rec["policy"]) if args.exact or args.count_reference else None
         if args.exact:
-            words, true_regions, inv = exact_words(rec["seed"], rec["policy"])
+            words, true_regions, inv = exact
             truth = truth_of(inv)
         else:
             words = rec["words"]
             true_regions = [Region(n, Box(*b), 0.9) for n, b in rec["true_boxes"]]
         if args.count_reference:  # a payment block's "Reference" line as the payment reference too
-            printed = exact_words(rec["seed"], rec["policy"])[2].payment_truth()
+            printed = exact[2].payment_truth()
             if "reference" in printed:
                 truth = {**truth, "payment_reference": printed["reference"]}
         regions = [] if args.no_regions else true_regions if args.true_boxes else rec["regions"]

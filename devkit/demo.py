@@ -23,6 +23,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TextIO
 
+from bench.int8 import box_iou
 from devkit.synth import generate_dataset, render_invoice
 from devkit.synth.pdf import born_digital_invoice
 
@@ -268,13 +269,6 @@ def sample_page(seed: int = DEFAULT_SEED) -> Any:
     return render_invoice(seed + 10_000)
 
 
-def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy
-    return ix * iy / union if union > 0 else 0.0
-
-
 def missed_fields(detections: list[dict[str, Any]], truth: Sequence[Any]) -> list[str]:
     """The page's fields without a detection of their class at IoU >= 0.5 (a date found under the
     other date's name counts as missed), in the page's order."""
@@ -283,7 +277,7 @@ def missed_fields(detections: list[dict[str, Any]], truth: Sequence[Any]) -> lis
         true = (field.x1, field.y1, field.x2, field.y2)
         if not any(
             d["label"] == field.name
-            and _iou(tuple(d["box"][k] for k in ("x1", "y1", "x2", "y2")), true) >= 0.5
+            and box_iou(tuple(d["box"][k] for k in ("x1", "y1", "x2", "y2")), true) >= 0.5
             for d in detections
         ):
             missed.append(field.name)

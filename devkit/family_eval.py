@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.int8 import box_iou
 from devkit.doc_sections import replace_section
 
 REPO = Path(__file__).resolve().parent.parent
@@ -140,16 +141,15 @@ def _detect(model: Any, bgr: Any, conf: float) -> tuple[Any, Any]:
 
 
 def _verdict(boxes: Any, class_ids: Any, true: Any, cls: int, key_ids: set[int]) -> str:
-    """ "right", "near" or "missed" for one true box (see `proposals`)."""
+    """The verdict on one true box: "right", "near" or "missed" (see `proposals`)."""
     verdict = "missed"
+    area_t = (true[2] - true[0]) * (true[3] - true[1])
     for box, cid in zip(boxes, class_ids, strict=True):
+        if int(cid) == cls and box_iou(box, true) >= 0.5:
+            return "right"
         ix = max(0.0, min(box[2], true[2]) - max(box[0], true[0]))
         iy = max(0.0, min(box[3], true[3]) - max(box[1], true[1]))
-        inter, area_t = ix * iy, (true[2] - true[0]) * (true[3] - true[1])
-        union = area_t + (box[2] - box[0]) * (box[3] - box[1]) - inter
-        if int(cid) == cls and union > 0 and inter / union >= 0.5:
-            return "right"
-        if int(cid) in key_ids and area_t > 0 and inter / area_t >= 0.5:
+        if int(cid) in key_ids and area_t > 0 and ix * iy / area_t >= 0.5:
             verdict = "near"
     return verdict
 
@@ -275,8 +275,7 @@ def _factor_table(result: dict[str, Any]) -> str:
         return ""
     head = " | ".join(KEY_CLASSES)
     rows = [
-        f"| {title} | " + " | ".join(f"{got[title].get(n, 0.0):.2f}" for n in KEY_CLASSES) + " |"
-        for title in got
+        f"| {title} | " + " | ".join(_share(got[title].get(n)) for n in KEY_CLASSES) + " |" for title in got
     ]
     return f"""
 Which part of "held out" costs the recall (`factors`: {result.get("factor_pages", "?")} pages of their
@@ -289,6 +288,10 @@ IoU >= 0.5, conf 0.25). A row holds out only what its name says; the rest comes 
 """
 
 
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"  # "-": no page of that row printed the field
+
+
 def write_section(path: Path, text: str) -> None:
     """Replace this report's section in `path` (or append it)."""
     replace_section(path, text, heading=SECTION, end_marker=END)
@@ -297,18 +300,16 @@ def write_section(path: Path, text: str) -> None:
 def run(model: Path, pages: int, workers: int, version: str) -> dict[str, Any]:
     started = time.monotonic()
     sets = {}
-    for name, data in datasets(pages, workers).items():
+    data_sets = datasets(pages, workers)
+    for name, data in data_sets.items():
         print(f"  validating on {name} ({pages} pages)", flush=True)
         sets[name] = validate(model, data)
         print(f"  {name}: mAP50 {sets[name]['mAP50']:.3f}, recall {sets[name]['recall']:.3f}", flush=True)
     onnx_model = model.with_name("model.onnx")
-    found = (
-        {name: proposals(onnx_model, data) for name, data in datasets(pages, workers).items()}
-        if onnx_model.is_file()
-        else None
-    )
+    has_onnx = onnx_model.is_file()
+    found = {name: proposals(onnx_model, data) for name, data in data_sets.items()} if has_onnx else None
     factor_pages = max(1, pages // 3)
-    by_factor = factors(onnx_model, factor_pages) if onnx_model.is_file() else None
+    by_factor = factors(onnx_model, factor_pages) if has_onnx else None
     return {
         "proposals": found,
         "factors": by_factor,

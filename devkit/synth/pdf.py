@@ -10,14 +10,12 @@ positions would otherwise run into the next word (a label into its value).
 from __future__ import annotations
 
 import functools
-import random
 
-import numpy as np
 from PIL import ImageFont
 
 from devkit.synth import fonts
-from devkit.synth.compose import compose
-from devkit.synth.content import Invoice, make_invoice
+from devkit.synth.content import Invoice
+from devkit.synth.render import lay_out
 
 A4_POINTS = (595.0, 842.0)
 PAGE_PX = (1240, 1754)  # the renderer's A4 page at 150 DPI
@@ -93,10 +91,15 @@ def born_digital_invoice(
 ) -> tuple[bytes, Invoice]:
     """The invoice of `seed` as a one-page born-digital PDF, and what it prints (the arguments as
     `render_invoice` takes them)."""
-    rng = random.Random(seed)  # noqa: S311 - reproducible documents, not secrets
-    np.random.default_rng(rng.getrandbits(64))  # the renderer's draws, in the same order
-    inv = make_invoice(rng, policy=policy)
-    sheet = compose(inv, rng, *PAGE_PX, layout, policy=policy, payment=payment)
+    *_, inv, sheet = lay_out(
+        seed,
+        width=PAGE_PX[0],
+        height=PAGE_PX[1],
+        scanned=False,
+        layout=layout,
+        policy=policy,
+        payment=payment,
+    )
     ops = []
     for text, (x1, y1, x2, y2), _ in sheet.texts():
         if not text.strip():

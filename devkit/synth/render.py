@@ -14,6 +14,7 @@ from devkit.synth.compose import compose
 from devkit.synth.content import Invoice, make_invoice
 from devkit.synth.degrade import Geometry, add_noise, fax, field_ink, ink_mask, phone, scan
 from devkit.synth.fields import CLASS_NAMES
+from devkit.synth.layout import Sheet
 
 SCANNED_FRACTION = 0.4  # share of pages scanned, photographed or faxed when `scanned=None`
 # Degradation profiles. "Scanned" ones and their shares among scanned pages: most are office scans at
@@ -132,6 +133,33 @@ def _profile(
     return True, rng.choices(tuple(weights), weights=tuple(weights.values()))[0]
 
 
+def lay_out(
+    seed: int,
+    *,
+    width: int = 1240,
+    height: int = 1754,
+    scanned: bool | None = None,
+    layout: str | None = None,
+    policy: str = "train",
+    payment: str | None = None,
+    degradation: str | None = None,
+    vary_dpi: bool = False,
+) -> tuple[random.Random, np.random.Generator, bool, str | None, Invoice, Sheet]:
+    """The first half of `render_invoice` (same arguments, same draws): the invoice of `seed` laid
+    out on its page, not yet painted. Returns (rng, numpy rng, scanned, degradation, invoice, sheet),
+    the generators positioned where painting goes on; the PDF writer and the reader's replay of the
+    generator's exact words use the sheet alone."""
+    if width < 64 or height < 64:
+        raise ValueError(f"page too small: {width}x{height} (need at least 64x64)")
+    rng = random.Random(seed)  # noqa: S311 - reproducible pictures, not secrets
+    nrng = np.random.default_rng(rng.getrandbits(64))
+    scanned, degradation = _profile(rng, scanned, degradation, vary_dpi=vary_dpi)
+    width, height = page_size(width, height, degradation)
+    inv = make_invoice(rng, policy=policy)
+    sheet = compose(inv, rng, width, height, layout, policy=policy, payment=payment)
+    return rng, nrng, scanned, degradation, inv, sheet
+
+
 def render_invoice(
     seed: int,
     *,
@@ -156,14 +184,19 @@ def render_invoice(
     dataset generator's pages; callers that need a fixed size leave it off). With `with_masks=True`,
     `page.masks[i]` is the ink (bool, height×width) of the field in `page.boxes[i]`.
     """
-    if width < 64 or height < 64:
-        raise ValueError(f"page too small: {width}x{height} (need at least 64x64)")
-    rng = random.Random(seed)  # noqa: S311 - reproducible pictures, not secrets
-    nrng = np.random.default_rng(rng.getrandbits(64))
-    scanned, degradation = _profile(rng, scanned, degradation, vary_dpi=vary_dpi)
-    width, height = page_size(width, height, degradation)
-    inv = make_invoice(rng, policy=policy)
-    sheet = compose(inv, rng, width, height, layout, policy=policy, payment=payment)
+    laid = lay_out(
+        seed,
+        width=width,
+        height=height,
+        scanned=scanned,
+        layout=layout,
+        policy=policy,
+        payment=payment,
+        degradation=degradation,
+        vary_dpi=vary_dpi,
+    )
+    rng, nrng, scanned, degradation, inv, sheet = laid
+    width, height = sheet.width, sheet.height
     paper = (255, 255, 255)
     if degradation not in ("born_digital", *SCANNED_PROFILES) and rng.random() < 0.3:
         # off-white printer paper: grey or warm, never tinted

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from bench import samples
-from bench.int8 import PARITY_CONFIDENT, PARITY_MIN_IOU, PARITY_SCORE_TOLERANCE
+from bench.int8 import PARITY_CONFIDENT, PARITY_IOU, PARITY_SCORE_TOLERANCE
 from invoice_core.model import LoadedModel, load_model
 from invoice_core.postprocess import Detections, postprocess
 from invoice_core.preprocess import prepare
@@ -29,9 +29,9 @@ from invoice_core.preprocess import prepare
 pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("pillow_unpatched")]
 
 DEMO = Path(__file__).resolve().parents[2] / "models" / "demo"
-SEEDS = (0, 1, 2, 3)
+SEEDS = (0, 4, 5, 7)  # pages with four detections >= CONFIDENT in each variant (demo-5)
 CONFIDENT = PARITY_CONFIDENT
-MIN_IOU = PARITY_MIN_IOU
+MIN_IOU = PARITY_IOU
 SCORE_TOLERANCE = PARITY_SCORE_TOLERANCE
 
 
@@ -93,7 +93,7 @@ def test_confident_detections_match_within_tolerance(
     tensor, _ = prepare(samples.invoice_page(seed=seed, dpi=150), fp32.info.imgsz)
     a, b = _detect(fp32, tensor), _detect(int8, tensor)
 
-    assert (a.scores >= CONFIDENT).sum() >= 2  # the page has something to compare
+    assert (a.scores >= CONFIDENT).sum() >= 4  # the page has something to compare
     assert _unmatched(a, b) == []
     assert _unmatched(b, a) == []
     for ref, other in ((a, b), (b, a)):

@@ -7,29 +7,16 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 from moto import mock_aws
+from trigger_setup import SETTINGS
 
 from launcher import status
 from launcher.errors import JobNameConflict
 from launcher.launch import Launcher
-from launcher.settings import Settings
 from launcher.source_bundle import SourceBundle, SourcePublisher
 
 pytestmark = pytest.mark.unit
 
 REGION = "eu-north-1"
-SETTINGS = Settings(
-    stage="dev",
-    stack_name="invoice-yolo-dev",
-    data_bucket="iy-data",
-    models_bucket="iy-models",
-    checkpoints_bucket="iy-checkpoints",
-    sagemaker_role_arn="arn:aws:iam::123456789012:role/iy-sagemaker",
-    training_image_uri="763104351884.dkr.ecr.eu-north-1.amazonaws.com/pytorch-training:2.10.0-gpu-py313",
-    instance_types=("ml.g4dn.xlarge",),
-    default_instance_type="ml.g4dn.xlarge",
-    job_name_prefix="invoice-yolo-dev",
-    idempotency_table="iy-idempotency",
-)
 
 
 def test_a_duplicate_job_name_is_refused_before_create(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from invoice_core.fields import read_invoice, regions_from
-from invoice_core.pipeline import Analysis, Document
+from invoice_core.pipeline import Analysis, Document, Page
 from invoice_core.reading import ReadPolicy, read_page_words
 from invoice_core.textlayer import read_text_layer, usable
 from invoice_core.words import Region, Word
@@ -50,31 +51,13 @@ def read_fields(
     partial: list[int] = []  # pages OCR'd around their regions only (indices)
     budget = policy.fallback_pages if policy.whole_page_without_regions else 0
     for number, page in enumerate(analysis.pages, start=1):
-        sx, sy = page.image.scale
-        boxes = page.detections.boxes * np.array([sx, sy, sx, sy], dtype=np.float32)
-        found = regions_from(boxes, page.detections.scores, page.detections.class_ids, names, page=number)
-        layer = None
-        if document.kind == "pdf":  # the document already rendered inside the child's limits
-            layer = read_text_layer(document.data, number - 1, scale=pdf_dpi / POINTS_PER_INCH)
-        to_ocr = [r for r in found if policy.ocr_line_items or r.name != LINE_ITEMS]
-        image = page.image.bgr
-        if not policy.ocr_line_items and (layer is None or not usable(layer, policy.text)):
-            image = _blank(image, _table(page.detections, names))
-        first_whole = number == 1 and budget > 0 and not set(DETECTED_KEYS) <= {r.name for r in found}
-        got = read_page_words(
-            image,
-            page=number,
-            regions=[] if first_whole else [r.box for r in to_ocr],
-            text_layer=layer,
-            image_scale=(sx, sy),
-            policy=policy,
-        )
+        got = read_page(page, number, document, names, pdf_dpi=pdf_dpi, policy=policy, whole_first=budget > 0)
         by_page.append(got.words)
         # rows not read must not count as printed: a scan's line_items region waits for its words
-        page_regions.append(found if got.source == "pdf_text" else to_ocr)
-        images.append(image)
+        page_regions.append(got.found if got.source == "pdf_text" else got.to_ocr)
+        images.append(got.image)
         sources.append(got.source)
-        if got.source == "ocr" and (first_whole or not to_ocr):
+        if got.source == "ocr" and (got.first_whole or not got.to_ocr):
             whole.append(number)
         elif got.source == "ocr":
             partial.append(number - 1)
@@ -91,6 +74,57 @@ def read_fields(
     answer["read"] = {"sources": sources, "words": len(words), "whole_pages": sorted(whole)}
     analysis.timings_ms["read"] = (time.perf_counter() - started) * 1000.0
     return answer
+
+
+@dataclass
+class PageRead:
+    """One page as `read_fields` reads it first (before any whole-page fallback)."""
+
+    words: list[Word]
+    source: str  # "pdf_text" or "ocr"
+    found: list[Region]  # every detection's region
+    to_ocr: list[Region]  # the regions read (line_items left out unless asked for)
+    image: np.ndarray  # what OCR saw: the table blanked unless asked for
+    first_whole: bool  # read whole at once: the detector did not propose every one of DETECTED_KEYS
+
+
+def page_regions(page: Page, names: Sequence[str], number: int = 1) -> list[Region]:
+    """The page's detections as regions in its reporting frame (the decoded image's original pixels)."""
+    sx, sy = page.image.scale
+    boxes = page.detections.boxes * np.array([sx, sy, sx, sy], dtype=np.float32)
+    return regions_from(boxes, page.detections.scores, page.detections.class_ids, names, page=number)
+
+
+def read_page(
+    page: Page,
+    number: int,
+    document: Document,
+    names: Sequence[str],
+    *,
+    pdf_dpi: int,
+    policy: ReadPolicy,
+    whole_first: bool,
+) -> PageRead:
+    """Page `number`'s words: its text layer, else OCR around its regions, or of the whole page at
+    once when `whole_first` and this is page 1 without every one of DETECTED_KEYS proposed."""
+    found = page_regions(page, names, number)
+    layer = None
+    if document.kind == "pdf":  # the document already rendered inside the child's limits
+        layer = read_text_layer(document.data, number - 1, scale=pdf_dpi / POINTS_PER_INCH)
+    to_ocr = [r for r in found if policy.ocr_line_items or r.name != LINE_ITEMS]
+    image = page.image.bgr
+    if not policy.ocr_line_items and (layer is None or not usable(layer, policy.text)):
+        image = _blank(image, _table(page.detections, names))
+    first_whole = number == 1 and whole_first and not set(DETECTED_KEYS) <= {r.name for r in found}
+    got = read_page_words(
+        image,
+        page=number,
+        regions=[] if first_whole else [r.box for r in to_ocr],
+        text_layer=layer,
+        image_scale=page.image.scale,
+        policy=policy,
+    )
+    return PageRead(got.words, got.source, found, to_ocr, image, first_whole)
 
 
 def _table(detections: Any, names: Sequence[str]) -> np.ndarray:

@@ -440,17 +440,7 @@ def _payment_numbers(region: Region, inside: list[Word], claimed: list[Candidate
             name, value = "bic", Parsed(compact, start, start + len(text), {})
         if value is None or name in have or name in found:
             continue
-        found[name] = Candidate(
-            name,
-            value,
-            run,
-            value.start,
-            value.end,
-            REGION_ONLY,
-            "region",
-            region=region,
-            extra=dict(value.extra),
-        )
+        found[name] = _region_only(name, value, run, region)
     if "bic" in found:
         iban = found.get("iban") or next((c for c in claimed if c.field == "iban"), None)
         if iban is None or iban.parsed.value[:2] != found["bic"].parsed.value[4:6]:
@@ -528,16 +518,8 @@ def _block_reference(region: Region, inside: list[Word], claimed: list[Candidate
 
 def _whole(run: Run, text: str, value: str, kind: str) -> Candidate:
     start = clean(run.text).index(text)
-    parsed = Parsed(value, start, start + len(text), {"kind": kind})
-    return Candidate(
-        "payment_reference",
-        parsed,
-        run,
-        parsed.start,
-        parsed.end,
-        REGION_ONLY,
-        "region",
-        extra={"kind": kind},
+    return _region_only(
+        "payment_reference", Parsed(value, start, start + len(text), {"kind": kind}), run, None
     )
 
 
@@ -551,18 +533,23 @@ def _region_value(region: Region, inside: list[Word], *, day_first: bool) -> Can
                 continue  # a label that named no parsable value: not ours to guess
             parsed = parse(run.text)
             if parsed is not None:
-                return Candidate(
-                    region.name,
-                    parsed,
-                    run,
-                    parsed.start,
-                    parsed.end,
-                    REGION_ONLY,
-                    "region",
-                    region=region,
-                    extra=dict(parsed.extra),
-                )
+                return _region_only(region.name, parsed, run, region)
     return None
+
+
+def _region_only(name: str, parsed: Parsed, run: Run, region: Region | None) -> Candidate:
+    """A value found by its region and its shape alone (no label named it)."""
+    return Candidate(
+        name,
+        parsed,
+        run,
+        parsed.start,
+        parsed.end,
+        REGION_ONLY,
+        "region",
+        region=region,
+        extra=dict(parsed.extra),
+    )
 
 
 def best(candidates: list[Candidate]) -> dict[str, Candidate]:
