@@ -527,10 +527,11 @@ def test_payment_terms_keep_day_first_when_they_fit_it() -> None:
 def test_a_value_a_few_pixels_off_its_labels_line_is_still_beside_it() -> None:
     """A skewed scan: the value sits 6 px above its label, so the line grouping gives it to the
     line above (where it lines up with an address); it is still the label's value."""
-    words = page([[(60, "Fakturanummer"), (500, "21-6732"), (900, "Björn Smith")], [(900, "Storgatan 5")]])
-    due = page([[(60, "Betala senast")]], top=80 + 32 + 6)
-    value = page([[(500, "210710")]], top=80 + 32)
-    answer = read_invoice(words + due + value)
+    words = page([[(60, "Fakturanummer"), (500, "21-6732"), (900, "Björn Smith")]])
+    address = page([[(900, "Storgatan 5")]], top=104)
+    value = page([[(500, "210710")]], top=110)  # 8 px above its label: grouped with the address's line
+    due = page([[(60, "Betala senast")]], top=118)
+    answer = read_invoice(words + address + value + due)
     assert values(answer) == {"invoice_number": "21-6732", "due_date": "2021-07-10"}
 
 
@@ -704,3 +705,28 @@ def test_labels_survive_ocr_slips(text: str, field: str, value: str) -> None:
 def test_short_labels_stay_exact() -> None:
     # the OCR confusions apply to labels of seven letters or more: "Datum" with n for m is no label
     assert values(read_invoice(page(["Datun 2024-05-24"]))) == {}
+
+
+def test_one_date_that_reads_only_day_first_keeps_the_document_day_first() -> None:
+    """22/04/2026 has no month-first reading, so 05/06/2026 beside it is the 5th of June, even
+    when the month-first reading would fit the printed terms better."""
+    words = page(
+        [
+            [(60, "Invoice date"), (310, "22/04/2026")],
+            [(60, "Due date"), (310, "05/06/2026")],
+            [(60, "Payment terms"), (310, "14 days net")],
+        ]
+    )
+    assert values(read_invoice(words)) == {"invoice_date": "2026-04-22", "due_date": "2026-06-05"}
+
+
+def test_delivery_terms_are_not_payment_terms() -> None:
+    """"Leveransvillkor 60 dagar" (delivery terms) must not make 01/02 and 03/03 read month-first."""
+    words = page(
+        [
+            [(60, "Fakturadatum"), (310, "01/02/2026")],
+            [(60, "Förfallodatum"), (310, "03/03/2026")],
+            [(60, "Leveransvillkor"), (310, "60 dagar")],
+        ]
+    )
+    assert values(read_invoice(words)) == {"invoice_date": "2026-02-01", "due_date": "2026-03-03"}

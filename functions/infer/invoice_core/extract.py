@@ -45,28 +45,27 @@ def read_fields(
     names = analysis.model.info.names
     by_page: list[list[Word]] = []
     page_regions: list[list[Region]] = []  # what the answer is decided on, per page
-    images: list[np.ndarray] = []  # what OCR sees, per page (the table blanked unless asked for)
     sources: list[str] = []
     whole: list[int] = []  # pages read whole (from 1)
-    partial: list[int] = []  # pages OCR'd around their regions only (indices)
+    # pages OCR'd around their regions only (indices), and what OCR saw (the table blanked unless asked)
+    partial: dict[int, np.ndarray] = {}
     budget = policy.fallback_pages if policy.whole_page_without_regions else 0
     for number, page in enumerate(analysis.pages, start=1):
         got = read_page(page, number, document, names, pdf_dpi=pdf_dpi, policy=policy, whole_first=budget > 0)
         by_page.append(got.words)
         # rows not read must not count as printed: a scan's line_items region waits for its words
         page_regions.append(got.found if got.source == "pdf_text" else got.to_ocr)
-        images.append(got.image)
         sources.append(got.source)
         if got.source == "ocr" and (got.first_whole or not got.to_ocr):
             whole.append(number)
         elif got.source == "ocr":
-            partial.append(number - 1)
+            partial[number - 1] = got.image
     answer = _decide(by_page, page_regions)
-    for index in partial:
+    for index, image in partial.items():
         if len(whole) >= budget or all(name in answer["fields"] for name in KEY_FIELDS):
             break
         page = analysis.pages[index]
-        again = read_page_words(images[index], page=index + 1, image_scale=page.image.scale, policy=policy)
+        again = read_page_words(image, page=index + 1, image_scale=page.image.scale, policy=policy)
         by_page[index] = again.words  # no regions: the whole page
         whole.append(index + 1)
         answer = _decide(by_page, page_regions)

@@ -112,18 +112,21 @@ def read_invoice(words: Sequence[Word], regions: Sequence[Region] = ()) -> dict[
         return found, lost
 
     candidates, unreadable = collect(day_first=True)
-    if any(c.field in DATE_FIELDS and c.extra.get("order") == "mdy" for c in candidates):
-        # one of the document's dates can only be month-first (04/22/2026): read them all that way
+    day_first = not any(c.field in DATE_FIELDS and c.extra.get("order") == "mdy" for c in candidates)
+    if not day_first:  # one of the document's dates can only be month-first (04/22/2026): read them all so
         candidates, unreadable = collect(day_first=False)
     chosen = best(candidates)
-    if all(name in chosen and _either_way(chosen[name]) for name in DATE_FIELDS) and any(
-        chosen[name].extra.get("ambiguous") for name in DATE_FIELDS
+    if (
+        day_first
+        and all(name in chosen and _either_way(chosen[name]) for name in DATE_FIELDS)
+        and any(chosen[name].extra.get("ambiguous") for name in DATE_FIELDS)
     ):
         # both dates read either way: month-first when day-first puts the due date first, or when
         # only month-first gives the printed payment terms ("60 days net") or a plausible term
         other, other_unreadable = collect(day_first=False)
-        if _month_first_fits(chosen, best(other), _terms_days(texts.values())):
-            candidates, unreadable, chosen = other, other_unreadable, best(other)
+        other_chosen = best(other)
+        if _month_first_fits(chosen, other_chosen, _terms_days(texts.values())):
+            candidates, unreadable, chosen = other, other_unreadable, other_chosen
 
     fields: dict[str, dict[str, Any]] = {name: _value_json(c) for name, c in chosen.items()}
     for name in ("supplier", "customer_address"):
@@ -159,7 +162,7 @@ def read_invoice(words: Sequence[Word], regions: Sequence[Region] = ()) -> dict[
 
 # "30 dagar netto", "Netto 30 dagar", "14 days net", "Net 14 days"; or "N days" on a terms label's line
 TERMS = re.compile(r"(?<![\w.,])(?:net(?:to)?\s*)?(\d{1,3})\s*(?:dagar|days|dgr)(\s*net(?:to)?)?(?!\w)", re.I)
-TERMS_LABEL = re.compile(r"(?<!\w)(?:payment\s*)?terms|(?:betalnings)?villkor", re.I)
+TERMS_LABEL = re.compile(r"(?<!\w)(?:(?:payment\s*)?terms|(?:betalnings)?villkor)(?!\w)", re.I)
 MAX_TERM_DAYS = 90  # invoices are rarely due more than three months after issue
 
 
@@ -177,11 +180,12 @@ def _terms_days(pages: Iterable[PageText]) -> set[int]:
 
 
 def _either_way(cand: Candidate) -> bool:
-    """A numeric date that reads as a date both day- and month-first (03/04/2026, also 03/03/2026)."""
+    """A numeric date that reads as a date both day- and month-first (03/04/2026, also 03/03/2026);
+    not 22/04/2026, which `parse_date` reads day-first whichever order it is asked for."""
     if "order" not in cand.extra:
         return False
     other = parse_date(cand.text, day_first=cand.extra["order"] != "dmy")
-    return other is not None and (cand.extra.get("ambiguous") or other.value == cand.parsed.value)
+    return other is not None and other.extra.get("order") != cand.extra["order"]
 
 
 def _gap(chosen: dict[str, Candidate]) -> int | None:

@@ -33,6 +33,7 @@ class Label:
     pattern: re.Pattern[str]
     strong: bool = True
     heads_column: bool = True  # False: also heads line-item columns ("Total"): one cell below only
+    glued: re.Pattern[str] | None = None  # the pattern without its word boundaries (see _BOUNDARY_FREE)
 
 
 def _base_letter(ch: str) -> str:
@@ -74,9 +75,10 @@ def _rx(text: str) -> str:
 def _labels(
     field: str, phrases: str, *, strong: bool = True, heads_column: bool = True, suffix: str = ""
 ) -> list[Label]:
+    cores = [f"{_rx(p.strip())}{suffix}" for p in phrases.split("|")]
     return [
-        Label(field, re.compile(rf"(?<![\w]){_rx(p.strip())}{suffix}(?![^\W\d_])"), strong, heads_column)
-        for p in phrases.split("|")
+        Label(field, re.compile(rf"(?<![\w]){core}(?![^\W\d_])"), strong, heads_column, re.compile(core))
+        for core in cores
     ]
 
 
@@ -187,10 +189,7 @@ _ANY = re.compile("|".join(f"(?:{label.pattern.pattern})" for label in LABELS)) 
 # A text layer may run a label into its neighbour with no space: "FakturanummerINV-2025-8061",
 # "Amount payableGBP 84,563.71", "Tove ÅbergBETALAS SENAST". The same patterns without their word
 # boundaries find them, kept only where the joint is one a printed word never has (see `_glued`).
-_BOUNDARY_FREE = tuple(
-    re.compile(label.pattern.pattern.replace(r"(?<![\w])", "", 1).removesuffix(r"(?![^\W\d_])"))
-    for label in LABELS
-)
+_BOUNDARY_FREE = tuple(label.glued or label.pattern for label in LABELS)
 # One screen for them (they match wherever the bounded patterns do): most text has no label at all.
 _ANY_GLUED = re.compile("|".join(f"(?:{p.pattern})" for p in _BOUNDARY_FREE))
 GLUED_MIN = 5  # a short label ("Tel", "Bg") inside a word is more often a coincidence than a joint
@@ -232,8 +231,6 @@ def find_labels(text: str) -> tuple[Found, ...]:
             for m in pattern.finditer(folded)
             if _glued(original, m.start(), m.end()) and (hit := Found(label, m.start(), m.end())) not in seen
         ]
-    if not hits:
-        return ()
     hits = [h for h in hits if h.end > h.start]
     hits.sort(key=lambda h: (-(h.end - h.start), not h.label.strong, h.start))
     taken: list[Found] = []

@@ -463,7 +463,12 @@ def _across_blocks(cand: Candidate, regions: Sequence[Region]) -> bool:
     )
 
 
-def _unlabelled_reference(runs: list[Run], invoice_digits: frozenset[str] = frozenset()) -> Candidate | None:
+PLAIN_NUMBER = re.compile(r"\d[\d ]*\d")  # digits, maybe grouped by spaces: no hyphen, letter or mark
+
+
+def _unlabelled_reference(
+    runs: list[Run], invoice_digits: frozenset[str], region: Region
+) -> Candidate | None:
     """A payment block's number with no label read beside it is the payment reference only when it
     carries its own proof and nothing else could be it: an RF reference (mod 97), or the block's one
     number printed as plain digits (a Bankgiro 123-4567 or Plusgiro 12345-6 is hyphenated, an IBAN
@@ -475,19 +480,19 @@ def _unlabelled_reference(runs: list[Run], invoice_digits: frozenset[str] = froz
         text = clean(run.text).strip(" :#")
         alnum = parse_alnum(text, max_len=25)
         if alnum and alnum.value.startswith("RF") and checks.rf_reference(alnum.value):
-            return _whole(run, text, alnum.value, "rf")
-        if re.fullmatch(r"\d[\d ]*\d", text) and len(text.replace(" ", "")) >= 4 and parse_date(text) is None:
+            return _whole(run, text, alnum.value, "rf", region)
+        if PLAIN_NUMBER.fullmatch(text) and len(text.replace(" ", "")) >= 4 and parse_date(text) is None:
             plain.append((run, text))
     repeated = [(run, text) for run, text in plain if text.replace(" ", "") in invoice_digits]
     if len(repeated) == 1:
         run, text = repeated[0]
-        return _whole(run, text, text.replace(" ", ""), "reference")
+        return _whole(run, text, text.replace(" ", ""), "reference", region)
     plain = [(run, text) for run, text in plain if len(text.replace(" ", "")) >= 5]
     if len(plain) != 1:
         return None  # two plain numbers (a Bankgiro read without its hyphen, say): which is which?
     run, text = plain[0]
     digits = text.replace(" ", "")
-    return _whole(run, text, digits, "ocr") if checks.ocr_reference(digits) else None
+    return _whole(run, text, digits, "ocr", region) if checks.ocr_reference(digits) else None
 
 
 def _free_runs(inside: list[Word], claimed: list[Candidate]) -> list[Run]:
@@ -510,16 +515,13 @@ def _block_reference(region: Region, inside: list[Word], claimed: list[Candidate
     digits = frozenset(
         d for c in numbers if len(d := "".join(ch for ch in c.parsed.value if ch.isdigit())) >= 4
     )
-    own = _unlabelled_reference(runs, digits)
-    if own is not None:
-        own.region = region
-    return own
+    return _unlabelled_reference(runs, digits, region)
 
 
-def _whole(run: Run, text: str, value: str, kind: str) -> Candidate:
+def _whole(run: Run, text: str, value: str, kind: str, region: Region) -> Candidate:
     start = clean(run.text).index(text)
     return _region_only(
-        "payment_reference", Parsed(value, start, start + len(text), {"kind": kind}), run, None
+        "payment_reference", Parsed(value, start, start + len(text), {"kind": kind}), run, region
     )
 
 
@@ -537,7 +539,7 @@ def _region_value(region: Region, inside: list[Word], *, day_first: bool) -> Can
     return None
 
 
-def _region_only(name: str, parsed: Parsed, run: Run, region: Region | None) -> Candidate:
+def _region_only(name: str, parsed: Parsed, run: Run, region: Region) -> Candidate:
     """A value found by its region and its shape alone (no label named it)."""
     return Candidate(
         name,
