@@ -69,7 +69,7 @@ HISTORY = (
     " profiles; its 60 val pages were drawn by that generator): 53.8 / 18.2 / 28.8 / 31.7 min, about"
     " 135 min with data. Stage 5 (`demo-4`) ran on 2026-12-07 on the current generator, one core pinned"
     " (`taskset -c 1`): 40.8 min. Stage 6 (`demo-5`) ran on 2026-12-07 from stage 5's best.pt on both"
-    " cores: 65.4 min with its 3000 pages (4.5-5 s per step of 8 pages at imgsz 960). Val figures"
+    " cores: 65.4 min with its 3000 pages (about 5 s per step of 8 pages at imgsz 960). Val figures"
     " from stage 5 on are on the current generator's val pages, so they are not comparable with"
     " `demo-3`'s 0.838; the held-out section compares models on the same pages"
 )

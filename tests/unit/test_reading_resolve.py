@@ -721,7 +721,7 @@ def test_one_date_that_reads_only_day_first_keeps_the_document_day_first() -> No
 
 
 def test_delivery_terms_are_not_payment_terms() -> None:
-    """"Leveransvillkor 60 dagar" (delivery terms) must not make 01/02 and 03/03 read month-first."""
+    """Delivery terms ("Leveransvillkor 60 dagar") must not make 01/02 and 03/03 read month-first."""
     words = page(
         [
             [(60, "Fakturadatum"), (310, "01/02/2026")],
