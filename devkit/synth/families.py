@@ -11,9 +11,11 @@ has never seen. `render_invoice(seed, policy=...)` draws only from one policy's 
 
 Why these are held out:
 - header families `label_column` and `inline`: each has a near relative in training (meta_list's
-  columns a few px apart, its one-row-per-field inline rows), so the held-out score says whether the
-  model learnt "label, then value" rather than one template's spacing; `no_label` stays in training
-  because it is the one family whose box holds the value alone (a convention a model cannot guess),
+  columns 14-150 design px apart, its inline rows, its two pairs a row), so the held-out score says
+  whether the model learnt "label, then value" rather than one template's spacing; label_column's
+  200-340 px lie beyond the trained gaps, and inline's 1-3 pairs a line flow with separators;
+  `no_label` stays in training because it is the one family whose box holds the value alone (a
+  convention a model cannot guess),
   and `header_cells` because bordered label-over-value cells are what many real templates print.
 - payment `boxed_footer`: its relatives `slip` (boxed fields) and `lines` are trained on.
 - wording `alternate`: label synonyms (e.g. "Fakturanummer", "Bill number", "Payable by") no
