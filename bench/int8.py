@@ -39,9 +39,10 @@ WORK = REPO / "build" / "int8"
 VAL_SEED = 1  # the model card's val pages: devkit.synth seed 1, split "val"
 SECTION = "## FP32 and INT8"
 # What tests/unit/test_int8_parity.py asserts of the shipped pair, set from this bench's parity
-# figures (demo-5 with percentile calibration: unpartnered detections score up to 0.80, partners'
-# scores differ by up to 0.23 on the 60 val pages; demo-4's were 0.67 and 0.26 under 0.7).
-PARITY_CONFIDENT = 0.85
+# figures (demo-6 with percentile calibration: unpartnered detections score up to 0.42, partners'
+# scores differ by up to 0.18 on the 60 val pages; demo-5's were 0.80 and 0.23 under 0.85, demo-4's
+# 0.67 and 0.26 under 0.7).
+PARITY_CONFIDENT = 0.7
 PARITY_SCORE_TOLERANCE = 0.3
 TARGET_SPEEDUP = 1.8
 TARGET_MAP50_LOSS = 0.01

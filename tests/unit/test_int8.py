@@ -156,8 +156,9 @@ def test_int8_output_is_close_to_fp32(
     assert int8.shape == fp32.shape and np.isfinite(int8).all()
     # Box coordinates (rows 0-3, pixels): most anchors within a few pixels.
     assert np.median(np.abs(int8[0, :4] - fp32[0, :4])) < 4.0
-    # Scores keep their float resolution (the tail is FP32): not rounded to a handful of levels.
-    assert len(np.unique(int8[0, 4:])) > 1000
+    # Scores keep their float resolution (the tail is FP32): more distinct values than the 256 an
+    # 8-bit output tensor can hold (demo-6 gives 983 on this page, most of them near zero).
+    assert len(np.unique(int8[0, 4:])) > 256
 
 
 def test_unknown_method_and_no_tensors_are_refused(fp32_model: Path, tmp_path: Path) -> None:
