@@ -111,7 +111,7 @@ ocr_at_import = "rapidocr" in sys.modules
 from bench.extraction import scans
 from invoice_core.extract import read_fields
 from invoice_core.pipeline import Document, analyse
-sample = next(iter(scans("held_out", 1, SEED0)))
+sample = next(iter(scans("held_out", 1, int(sys.argv[1]))))
 model = handler.MODELS.for_request()
 t2 = time.perf_counter()
 document = Document(data=sample.data, kind="image")
@@ -134,7 +134,7 @@ def cold(runs: int) -> dict[str, Any]:
     for _ in range(runs):
         env = {"MODEL_PATH": str(MODEL), "PATH": "/usr/bin:/bin", "POWERTOOLS_TRACE_DISABLED": "true"}
         done = subprocess.run(
-            [sys.executable, "-c", COLD.replace("SEED0", str(SEED0))],
+            [sys.executable, "-c", COLD, str(SEED0)],
             cwd=REPO,
             env=env,
             capture_output=True,

@@ -434,20 +434,7 @@ def _two_up(s: Sheet, items: list[tuple[str, str, int | None]], lf: Font, vf: Fo
     """Two 'label value' pairs a row, the second pair in an aligned column 30-120 design px to the
     right: several fields on one line, as many templates print them."""
     st, rng = s.st, s.rng
-    pairs = [
-        kv(
-            st.label(lab),
-            val,
-            style="inline",
-            lf=lf,
-            vf=vf,
-            lc=st.label_color,
-            vc=st.ink,
-            gap=st.px(rng.uniform(6, 14)),
-            field=cls,
-        )
-        for lab, val, cls in items
-    ]
+    pairs = _inline_pairs(s, items, lf, vf, [st.px(rng.uniform(6, 14)) for _ in items])
     second = max(b.w for b in pairs[0::2]) + st.px(rng.uniform(30, 120))
     rows: list[Block] = []
     for i in range(0, len(pairs), 2):
@@ -458,6 +445,17 @@ def _two_up(s: Sheet, items: list[tuple[str, str, int | None]], lf: Font, vf: Fo
         rows.append(row)
     pitch = max(line_height(lf), line_height(vf)) * st.spacing * rng.uniform(1.05, 1.35)
     return _rows(rows, pitch, max(1.0, st.px(4)))
+
+
+def _inline_pairs(
+    s: Sheet, items: list[tuple[str, str, int | None]], lf: Font, vf: Font, gaps: list[float]
+) -> list[Block]:
+    """Each item as 'label value' on one line, `gaps[i]` between item i's label and value."""
+    st = s.st
+    return [
+        kv(st.label(lab), val, style="inline", lf=lf, vf=vf, lc=st.label_color, vc=st.ink, gap=gap, field=cls)
+        for (lab, val, cls), gap in zip(items, gaps, strict=True)
+    ]
 
 
 def _rows(rows: list[Block], pitch: float, min_gap: float) -> Block:
@@ -592,21 +590,7 @@ def inline_lines(s: Sheet, items: list[tuple[str, str, int | None]], width: floa
     st, rng = s.st, s.rng
     lf = st.f(rng.uniform(0.9, 1.05), bold=st.label_bold)
     vf = st.f(rng.uniform(0.95, 1.05), bold=rng.random() < 0.4)
-    space = st.px(rng.uniform(6, 14))
-    pairs = [
-        kv(
-            st.label(lab),
-            val,
-            style="inline",
-            lf=lf,
-            vf=vf,
-            lc=st.label_color,
-            vc=st.ink,
-            gap=space,
-            field=cls,
-        )
-        for lab, val, cls in items
-    ]
+    pairs = _inline_pairs(s, items, lf, vf, [st.px(rng.uniform(6, 14))] * len(items))
     per_line = rng.choice((1, 2, 2, 3, 3))
     sep_gap = st.px(rng.uniform(30, 80))
     sep = rng.choice(("", "", "|", "·", "•"))

@@ -184,7 +184,7 @@ def render_invoice(
     dataset generator's pages; callers that need a fixed size leave it off). With `with_masks=True`,
     `page.masks[i]` is the ink (bool, height×width) of the field in `page.boxes[i]`.
     """
-    laid = lay_out(
+    rng, nrng, scanned, degradation, inv, sheet = lay_out(
         seed,
         width=width,
         height=height,
@@ -195,7 +195,6 @@ def render_invoice(
         degradation=degradation,
         vary_dpi=vary_dpi,
     )
-    rng, nrng, scanned, degradation, inv, sheet = laid
     width, height = sheet.width, sheet.height
     paper = (255, 255, 255)
     if degradation not in ("born_digital", *SCANNED_PROFILES) and rng.random() < 0.3:

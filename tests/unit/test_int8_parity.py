@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from bench import samples
-from bench.int8 import PARITY_CONFIDENT, PARITY_IOU, PARITY_SCORE_TOLERANCE
+from bench.int8 import PARITY_CONFIDENT, PARITY_IOU, PARITY_SCORE_TOLERANCE, box_iou
 from invoice_core.model import LoadedModel, load_model
 from invoice_core.postprocess import Detections, postprocess
 from invoice_core.preprocess import prepare
@@ -49,13 +49,6 @@ def _detect(model: LoadedModel, tensor: np.ndarray) -> Detections:
     return postprocess(model.run(tensor), end2end=model.info.end2end, conf=0.25, iou=0.7, max_det=300)
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy
-    return float(ix * iy / union) if union > 0 else 0.0
-
-
 def _unmatched(ref: Detections, other: Detections) -> list[str]:
     """The confident detections of `ref` without a close partner of the same class in `other`."""
     problems = []
@@ -63,7 +56,7 @@ def _unmatched(ref: Detections, other: Detections) -> list[str]:
         if score < CONFIDENT:
             continue
         same = [
-            (_iou(box, b), abs(float(score) - float(s)))
+            (box_iou(box, b), abs(float(score) - float(s)))
             for b, s, c in zip(other.boxes, other.scores, other.class_ids, strict=True)
             if c == cls
         ]
