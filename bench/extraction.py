@@ -149,7 +149,7 @@ class Reader:
 
         started = time.perf_counter()
         try:
-            document = Document(data=sample.data, kind=sample.kind)  # type: ignore[arg-type]
+            document = Document(data=sample.data, kind=sample.kind, for_reading=True)  # type: ignore[arg-type]
             analysis = analyse(document, self.model, self.settings.limits)
             answer = read_fields(analysis, document, pdf_dpi=self.settings.pdf_dpi)
         except Exception as exc:  # a failure is a result here, reported per page

@@ -173,32 +173,48 @@ def infer(api: Client, step: Step, args: argparse.Namespace) -> int:
     sample = args.out / "sample_invoice.jpg"
     page.image.save(sample, quality=90)
     data = sample.read_bytes()
-    # Detections only first (fields=0: the detector's speed); the default answer below adds the values.
+    # Detections only first (fields=0: the detector alone, its own classes and speed); then the
+    # default answer, where the label words name the date rows the detector proposed.
     status, _, out = api.call("POST", "/infer?fields=0", data, {"Content-Type": "image/jpeg"})
     body = json.loads(out)
     if status != 200:
         print(f"  {status} {body}")
         return 1
     print(f"  model {json.dumps(body['model'])}")
+    alone = missed_fields(body["detections"], page.boxes)
+    where = f"; missed: {', '.join(alone)}" if alone else ""
+    print(
+        f"  POST /infer?fields=0 (the detector alone): {len(page.boxes) - len(alone)}/{len(page.boxes)} "
+        f"fields on their boxes{where}; timings_ms {body['timings_ms']}"
+    )
+    status, _, out = api.call("POST", "/infer", data, {"Content-Type": "image/jpeg"})
+    read = json.loads(out)
+    if status != 200:
+        print(f"  {status} {read}")
+        return 1
+    print(
+        "  POST /infer (the default answer): the detector proposes, the label words decide "
+        "(the two dates are one row shape to it)"
+    )
     print(f"  {'field':<18} {'conf':>5}  box (x1, y1, x2, y2) in pixels of the {page.image.size} page")
-    for det in sorted(body["detections"], key=lambda d: (d["box"]["y1"], d["box"]["x1"])):
+    for det in sorted(read["detections"], key=lambda d: (d["box"]["y1"], d["box"]["x1"])):
         box = det["box"]
+        said = ""
+        if "detector_label" in det:  # a date row the words named: what the detector said of it alone
+            said = f"  (detector alone: {det['detector_label']} {det['detector_confidence']:.2f})"
         print(
             f"  {det['label']:<18} {det['confidence']:>5.2f}  ({box['x1']:.0f}, {box['y1']:.0f}, "
-            f"{box['x2']:.0f}, {box['y2']:.0f})"
+            f"{box['x2']:.0f}, {box['y2']:.0f}){said}"
         )
-    missed = missed_fields(body["detections"], page.boxes)
+    missed = missed_fields(read["detections"], page.boxes)
     where = f"; missed: {', '.join(missed)}" if missed else ""
     print(
         f"  fields found: {len(page.boxes) - len(missed)}/{len(page.boxes)} (its class at IoU >= 0.5 with"
-        f" the page's own box){where}; timings_ms {body['timings_ms']}"
+        f" the page's own box){where}"
     )
-
-    status, _, out = api.call("POST", "/infer", data, {"Content-Type": "image/jpeg"})
-    read = json.loads(out)
-    if status == 200 and page.content is not None:
+    if page.content is not None:
         print(
-            f"  POST /infer (the default answer): the values read ({', '.join(read['read']['sources'])}, "
+            f"  the values read ({', '.join(read['read']['sources'])}, "
             f"{read['timings_ms'].get('read', 0):.0f} ms to read) next to what the page prints:"
         )
         for name, printed in _printed(page.content):

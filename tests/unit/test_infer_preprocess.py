@@ -11,7 +11,7 @@ import pytest
 
 from invoice_core import annotate
 from invoice_core.errors import InvalidOption
-from invoice_core.postprocess import Detections, postprocess, resolve_classes
+from invoice_core.postprocess import Detections, pooled_ids, postprocess, resolve_classes
 from invoice_core.preprocess import letterbox, prepare, to_tensor, unletterbox
 
 pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("pillow_unpatched")]
@@ -196,3 +196,42 @@ def test_a_single_page_within_max_side_is_drawn_at_full_size():
     )
     assert picture.shape == (300, 200, 3)
     assert picture[10:12, 10:100].min() < 200  # the box's top edge is drawn
+
+
+def _anchors(*columns: list[float]) -> np.ndarray:
+    """A raw head output [1, 4 + nc, n] from per-anchor columns (cx, cy, w, h, scores...)."""
+    return np.array(columns, np.float32).T[None]
+
+
+def test_pooled_classes_propose_a_row_neither_class_alone_would():
+    # classes 1 and 2 are one row shape (the two dates): 0.17 and 0.15 alone are under 0.25
+    pred = _anchors([100, 100, 80, 20, 0.0, 0.17, 0.15], [100, 300, 80, 20, 0.6, 0.1, 0.0])
+    alone = postprocess(pred, end2end=False, conf=0.25, iou=0.7, max_det=300)
+    assert alone.class_ids.tolist() == [0] and alone.own_scores is None
+    pooled = postprocess(pred, end2end=False, conf=0.25, iou=0.7, max_det=300, pooled=(frozenset({1, 2}),))
+    assert pooled.class_ids.tolist() == [0, 1]  # labelled with the member that scores best there
+    assert pooled.scores.tolist() == pytest.approx([0.6, 1 - 0.83 * 0.85])  # noisy-or: 0.2945
+    assert pooled.own_scores.tolist() == pytest.approx([0.6, 0.17])  # what the detector said alone
+
+
+def test_a_pooled_group_is_one_class_for_nms():
+    # the same row scored as each date by two anchors: pooled, one proposal survives, not two
+    pred = _anchors([100, 100, 80, 20, 0.0, 0.5, 0.1], [101, 100, 80, 20, 0.0, 0.1, 0.45])
+    apart = postprocess(pred, end2end=False, conf=0.25, iou=0.7, max_det=300)
+    assert sorted(apart.class_ids.tolist()) == [1, 2]
+    pooled = postprocess(pred, end2end=False, conf=0.25, iou=0.7, max_det=300, pooled=(frozenset({1, 2}),))
+    assert pooled.class_ids.tolist() == [1] and pooled.scores[0] == pytest.approx(1 - 0.5 * 0.9)
+
+
+def test_a_pool_does_not_outvote_a_stronger_class():
+    pred = _anchors([100, 100, 80, 20, 0.7, 0.2, 0.2])
+    found = postprocess(pred, end2end=False, conf=0.25, iou=0.7, max_det=300, pooled=(frozenset({1, 2}),))
+    assert found.class_ids.tolist() == [0] and found.scores.tolist() == pytest.approx([0.7])
+
+
+def test_pooled_ids_follow_the_model_and_the_requested_classes():
+    names = ("invoice_number", "invoice_date", "due_date")
+    groups = (("invoice_date", "due_date"),)
+    assert pooled_ids(groups, names) == (frozenset({1, 2}),)
+    assert pooled_ids(groups, names, frozenset({1})) == ()  # one date asked for: nothing to pool
+    assert pooled_ids(groups, ("supplier", "invoice_date")) == ()  # a model without both dates

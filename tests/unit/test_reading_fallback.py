@@ -16,6 +16,9 @@ import pytest
 from reading_layout import page
 
 from invoice_core import extract
+from invoice_core.decode import DecodedImage
+from invoice_core.pipeline import Analysis, Page, to_json
+from invoice_core.postprocess import Detections
 from invoice_core.reading import PageWords, ReadPolicy
 
 pytestmark = pytest.mark.unit
@@ -33,20 +36,21 @@ TOTAL_ROW = [290.0, 208.0, 420.0, 228.0]
 TABLE = [40.0, 300.0, 700.0, 600.0]
 
 
-def _analysis(pages: int, rows: list[tuple[list[float], int]]) -> Any:
-    """`pages` identical grey pages with these detections (box, class id) on each."""
+def _analysis(pages: int, rows: list[tuple[list[float], int]], own: list[float] | None = None) -> Analysis:
+    """`pages` identical grey pages with these detections (box, class id) on each; `own`: the
+    detector's own scores where classes were pooled (the detections then score 0.4)."""
     pages_ = []
     for _ in range(pages):
-        detections = SimpleNamespace(
+        detections = Detections(
             boxes=np.array([b for b, _ in rows], dtype=np.float32).reshape(-1, 4),
-            scores=np.full(len(rows), 0.9, dtype=np.float32),
+            scores=np.full(len(rows), 0.9 if own is None else 0.4, dtype=np.float32),
             class_ids=np.array([c for _, c in rows], dtype=np.int64),
+            own_scores=None if own is None else np.array(own, dtype=np.float32),
         )
-        image = SimpleNamespace(scale=(1.0, 1.0), bgr=np.full((700, 800, 3), 90, np.uint8))
-        pages_.append(SimpleNamespace(image=image, detections=detections))
-    return SimpleNamespace(
-        model=SimpleNamespace(info=SimpleNamespace(names=NAMES)), pages=pages_, timings_ms={}
-    )
+        image = DecodedImage(np.full((700, 800, 3), 90, np.uint8), 800, 700, "jpeg")
+        pages_.append(Page(image, detections))
+    model = SimpleNamespace(info=SimpleNamespace(names=NAMES, describe=dict))
+    return Analysis(model=model, kind="image", pages=pages_, conf=0.25)  # type: ignore[arg-type]
 
 
 ALL_KEY_ROWS = [([60, 80 + 32 * i, 420, 100 + 32 * i], i) for i in range(3)] + [(TOTAL_ROW, 3)]
@@ -130,3 +134,47 @@ def test_only_the_best_table_box_is_blanked(reads: list) -> None:
     seen = reads[0][2]
     assert (seen[100:110, 100:200] == 0).all()
     assert (seen[300:600, 40:700] == 90).all()
+
+
+def _row(line: int) -> list[float]:
+    """A detection box over WHOLE's line `line` (label at x=60, value at x=300)."""
+    return [60.0, 80.0 + 32 * line - 2, 420.0, 100.0 + 32 * line + 2]
+
+
+def test_two_date_rows_called_by_one_date_name_count_as_both_dates(reads: list) -> None:
+    # pooled, the detector may name both date rows after the same date: still every key row
+    both_called_invoice_date = [(_row(0), 0), (_row(1), 1), (_row(2), 1), (TOTAL_ROW, 3)]
+    _read(_analysis(1, both_called_invoice_date))
+    assert reads[0][:2] == (1, "windows")
+    reads.clear()
+    one_date_row = [(_row(0), 0), (_row(1), 1), (TOTAL_ROW, 3)]
+    _read(_analysis(1, one_date_row))
+    assert reads[0][:2] == (1, "whole")
+
+
+def test_the_label_words_name_the_pooled_date_rows(reads: list) -> None:
+    # The detector called the invoice-date row due_date and the due-date row invoice_date, and
+    # proposed the OCR line as a date (0.2 alone: under conf 0.25 without its partner's score).
+    rows = [(_row(1), 2), (_row(2), 1), (_row(3), 1)]
+    analysis = _analysis(1, rows, own=[0.2, 0.22, 0.2])
+    answer = _read(analysis)
+    assert answer["fields"]["invoice_date"]["value"] == "2026-04-22"
+    assert answer["fields"]["invoice_date"]["evidence"] == "label+detector"
+    found = analysis.pages[0].detections
+    assert [NAMES[i] for i in found.class_ids] == ["invoice_date", "due_date"]  # the OCR line dropped
+    assert [NAMES[i] for i in found.proposed_ids] == ["due_date", "invoice_date"]
+    body = to_json(analysis)
+    assert [(d["label"], d["detector_label"], d["detector_confidence"]) for d in body["detections"]] == [
+        ("invoice_date", "due_date", 0.2),
+        ("due_date", "invoice_date", 0.22),
+    ]
+
+
+def test_a_pooled_row_the_words_do_not_name_keeps_the_detectors_own_verdict(reads: list) -> None:
+    # The OCR line proposed as a date at 0.3 on its own: kept, at its own score, as the detector said.
+    analysis = _analysis(1, [(_row(1), 1), (_row(3), 1)], own=[0.2, 0.3])
+    _read(analysis)
+    found = analysis.pages[0].detections
+    assert found.class_ids.tolist() == [1, 1]
+    assert found.scores.tolist() == pytest.approx([0.4, 0.3])
+    assert [d.get("detector_label") for d in to_json(analysis)["detections"]] == ["invoice_date", None]

@@ -63,8 +63,13 @@ def test_a_detector_region_on_a_lookalike_value_is_not_taken() -> None:
 
 
 def test_the_label_decides_when_the_detector_disagrees() -> None:
+    # The two dates are one row shape to the detector: its date region backs the labelled date.
     words = page([[(60, "Förfallodatum"), (310, "2026-05-22")]])
     answer = read_invoice(words, [region_around(words, "2026-05-22", "invoice_date", confidence=0.8)])
+    assert values(answer) == {"due_date": "2026-05-22"}
+    assert answer["fields"]["due_date"]["evidence"] == "label+detector"
+    # a region of another shape adds nothing to it
+    answer = read_invoice(words, [region_around(words, "2026-05-22", "invoice_number", confidence=0.8)])
     assert values(answer) == {"due_date": "2026-05-22"}
     assert answer["fields"]["due_date"]["evidence"] == "label"
 

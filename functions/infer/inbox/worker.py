@@ -146,7 +146,7 @@ class Worker:
             return Outcome(doc_id, "duplicate", recorded=False)
         model = self._model()
         started = time.perf_counter()
-        document = Document(data, "pdf" if is_pdf(data) else "image")
+        document = Document(data, "pdf" if is_pdf(data) else "image", for_reading=self._settings.read_fields)
         try:
             analysis = analyse(document, model, self._settings.limits)
             if self._settings.read_fields:  # the same reader as POST /infer's default answer

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from invoice_core.fields import read_invoice, regions_from
 from invoice_core.pipeline import Analysis, Document, Page
+from invoice_core.postprocess import SAME_SHAPE, Detections, pooled_ids
 from invoice_core.reading import ReadPolicy, read_page_words
 from invoice_core.textlayer import read_text_layer, usable
-from invoice_core.words import Region, Word
+from invoice_core.words import Box, Region, Word
 
 POINTS_PER_INCH = 72.0
 SERVING = ReadPolicy()  # how serving reads pages
@@ -69,10 +70,65 @@ def read_fields(
         by_page[index] = again.words  # no regions: the whole page
         whole.append(index + 1)
         answer = _decide(by_page, page_regions)
+    words_decide(analysis, answer["fields"])
     words = [w for page_words in by_page for w in page_words]
     answer["read"] = {"sources": sources, "words": len(words), "whole_pages": sorted(whole)}
     analysis.timings_ms["read"] = (time.perf_counter() - started) * 1000.0
     return answer
+
+
+def words_decide(analysis: Analysis, fields: dict[str, Any]) -> None:
+    """The label words decide the pooled proposals (invoice_core.postprocess, "Pooled classes"):
+    a date row holding the value the reader found under "Due date" is `due_date`, whichever date the
+    detector called it, and keeps the pooled score. A pooled proposal holding no decided value of
+    its group falls back to the detector's own score for its class, and is dropped where that alone
+    would not have passed the threshold. The detector's own label and score stay on the detections
+    (`proposed_ids`, `own_scores`)."""
+    names = analysis.model.info.names
+    groups = pooled_ids(SAME_SHAPE, names)
+    for index, page in enumerate(analysis.pages):
+        found = page.detections
+        if found.own_scores is None or not groups:
+            continue
+        number = index + 1
+        ids, scores = found.class_ids.copy(), found.scores.copy()
+        keep = np.ones(len(found), dtype=bool)
+        for group in groups:
+            decided = [
+                (names.index(name), Box(**got["box"]))
+                for name in (names[i] for i in sorted(group))
+                if (got := fields.get(name)) is not None and got["page"] == number
+            ]
+            for k, region in enumerate(page_regions(page, names, number)):
+                if int(ids[k]) not in group:
+                    continue
+                held = {cid for cid, box in decided if region.box.contains_centre(box)}
+                if len(held) == 1:
+                    ids[k] = held.pop()
+                else:
+                    scores[k] = found.own_scores[k]
+                    keep[k] = found.own_scores[k] > analysis.conf
+        order = np.argsort(-scores[keep], kind="stable")  # best first, as postprocess leaves them
+        detections = Detections(
+            found.boxes[keep][order],
+            scores[keep][order],
+            ids[keep][order],
+            own_scores=found.own_scores[keep][order],
+            proposed_ids=found.class_ids[keep][order],
+        )
+        analysis.pages[index] = replace(page, detections=detections)
+
+
+def _proposes_keys(found: Sequence[Region]) -> bool:
+    """Whether the detector proposed every one of DETECTED_KEYS, SAME_SHAPE fields counted as a
+    group: two date rows are both dates whichever of them the detector called which."""
+    have = [r.name for r in found]
+    for group in SAME_SHAPE:
+        members = [n for n in group if n in DETECTED_KEYS]
+        if sum(name in group for name in have) < len(members):
+            return False
+    grouped = {n for group in SAME_SHAPE for n in group}
+    return all(name in have for name in DETECTED_KEYS if name not in grouped)
 
 
 @dataclass
@@ -114,7 +170,7 @@ def read_page(
     image = page.image.bgr
     if not policy.ocr_line_items and (layer is None or not usable(layer, policy.text)):
         image = _blank(image, _table(page.detections, names))
-    first_whole = number == 1 and whole_first and not set(DETECTED_KEYS) <= {r.name for r in found}
+    first_whole = number == 1 and whole_first and not _proposes_keys(found)
     got = read_page_words(
         image,
         page=number,

@@ -15,7 +15,7 @@ from invoice_core.annotate import sheet, value_tags
 from invoice_core.decode import DecodedImage, decode_image
 from invoice_core.model import LoadedModel
 from invoice_core.pdf import RenderBudget, render_pdf
-from invoice_core.postprocess import Detections, postprocess, resolve_classes
+from invoice_core.postprocess import SAME_SHAPE, Detections, pooled_ids, postprocess, resolve_classes
 from invoice_core.preprocess import prepare, unletterbox
 
 STAGES = ("decode", "preprocess", "inference", "postprocess")
@@ -33,6 +33,9 @@ class Document:
     conf: float | None = None  # None: Limits.default_conf
     max_det: int = MAX_DET_LIMIT
     classes: tuple[int | str, ...] | None = None  # ids or names to keep; None: all
+    # The detections are proposals for the reader: SAME_SHAPE classes pooled. False: the detector's
+    # own classes and scores, as a detections-only answer reports them.
+    for_reading: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class Analysis:
     pages: list[Page]
     timings_ms: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     reading: dict[str, Any] | None = None  # fields, checks, needs_review (invoice_core.extract)
+    conf: float = 0.0  # the confidence threshold the detections passed
 
     @property
     def detection_count(self) -> int:
@@ -99,7 +103,8 @@ def analyse(document: Document, model: LoadedModel, limits: Limits) -> Analysis:
     info = model.info
     classes = resolve_classes(document.classes, info.names)  # refuse bad options before any decoding
     conf = limits.default_conf if document.conf is None else document.conf
-    analysis = Analysis(model=model, kind=document.kind, pages=[])
+    pooled = pooled_ids(SAME_SHAPE, info.names, classes) if document.for_reading else ()
+    analysis = Analysis(model=model, kind=document.kind, pages=[], conf=conf)
     clock = _Clock(analysis.timings_ms)
     if document.kind == "pdf":
         images = render_pdf(
@@ -126,10 +131,12 @@ def analyse(document: Document, model: LoadedModel, limits: Limits) -> Analysis:
             iou=limits.nms_iou,
             max_det=document.max_det,
             classes=classes,
+            pooled=pooled,
         )
         boxes = unletterbox(found.boxes, transform, image.bgr.shape[:2])
         inside = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])  # not wholly in the padding
-        page = Detections(boxes[inside], found.scores[inside], found.class_ids[inside])
+        own = None if found.own_scores is None else found.own_scores[inside]
+        page = Detections(boxes[inside], found.scores[inside], found.class_ids[inside], own_scores=own)
         analysis.pages.append(Page(image, page))
         clock.lap("postprocess")
     analysis.timings_ms["total"] = (time.perf_counter() - started) * 1000.0
@@ -173,18 +180,25 @@ def _page_json(page: Page, names: tuple[str, ...]) -> dict[str, Any]:
     sx, sy = image.scale
     boxes = page.detections.boxes * np.array([sx, sy, sx, sy], dtype=np.float32)
     norm = boxes / np.array([image.width, image.height, image.width, image.height], dtype=np.float32)
-    detections = [
-        {
+    found = page.detections
+    proposed = found.class_ids if found.proposed_ids is None else found.proposed_ids
+    own_scores = found.scores if found.own_scores is None else found.own_scores
+    detections = []
+    for box, box_n, score, class_id, own, own_score in zip(
+        boxes, norm, found.scores, found.class_ids, proposed, own_scores, strict=True
+    ):
+        det: dict[str, Any] = {
             "label": names[int(class_id)],
             "class_id": int(class_id),
             "confidence": round(float(score), 4),
             "box": dict(zip(("x1", "y1", "x2", "y2"), (round(float(v), 1) for v in box), strict=True)),
             "box_norm": dict(zip(("x1", "y1", "x2", "y2"), (round(float(v), 5) for v in box_n), strict=True)),
         }
-        for box, box_n, score, class_id in zip(
-            boxes, norm, page.detections.scores, page.detections.class_ids, strict=True
-        )
-    ]
+        if found.own_scores is not None and (own != class_id or own_score != score):
+            # a pooled proposal the label words confirmed: what the detector itself said of it
+            det["detector_label"] = names[int(own)]
+            det["detector_confidence"] = round(float(own_score), 4)
+        detections.append(det)
     return {
         "image": {"width": image.width, "height": image.height, "format": image.format},
         "detections": detections,

@@ -4,6 +4,13 @@ Two heads, chosen by the model's metadata:
 - raw `[1, 4 + nc, N]` (cx, cy, w, h, class scores): best class per anchor, confidence filter,
   then class-aware NMS with OpenCV's `NMSBoxesBatched` (IoU 0.7, as Ultralytics' predict);
 - end-to-end `[1, 300, 6]` (x1, y1, x2, y2, score, class), already de-duplicated and sorted.
+
+Pooled classes (raw head only): when the detections are proposals for the reader, classes that only
+their label words tell apart (the two dates: one-line key-value rows of the same shape) are scored
+as one proposal per anchor, the noisy-or of their scores (the chance that at least one is right,
+the members being independent sigmoids), labelled with the member that scores best there and
+de-duplicated as one class. The reader's words then decide which it is (`invoice_core.extract`).
+The end-to-end head keeps one class per row, so there is nothing to pool.
 """
 
 from __future__ import annotations
@@ -16,6 +23,9 @@ import numpy as np
 
 from invoice_core.errors import InvalidOption
 
+# Classes told apart only by their label words: for a reader they are one proposal, and the words
+# decide which (invoice_core.extract.words_decide, invoice_core.resolve.apply_regions).
+SAME_SHAPE: tuple[tuple[str, ...], ...] = (("invoice_date", "due_date"),)
 MAX_NMS_CANDIDATES = 30000  # Ultralytics' max_nms: bounds NMS time on a pathological output
 
 
@@ -26,6 +36,10 @@ class Detections:
     boxes: np.ndarray  # K x 4 float32 xyxy
     scores: np.ndarray  # K float32
     class_ids: np.ndarray  # K int64
+    # Where classes were pooled: each detection's own score for its class (None: nothing pooled)
+    own_scores: np.ndarray | None = None
+    # The detector's own classes where the reader's words renamed a pooled proposal (None: none did)
+    proposed_ids: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -58,11 +72,27 @@ def postprocess(
     iou: float,
     max_det: int,
     classes: frozenset[int] | None = None,
+    pooled: Sequence[frozenset[int]] = (),
 ) -> Detections:
-    """Dispatch on the head type."""
+    """Dispatch on the head type; `pooled`: groups of class ids scored as one proposal (raw head)."""
     if end2end:
         return _end2end(output[0], conf=conf, max_det=max_det, classes=classes)
-    return _raw(output[0], conf=conf, iou=iou, max_det=max_det, classes=classes)
+    return _raw(output[0], conf=conf, iou=iou, max_det=max_det, classes=classes, pooled=pooled)
+
+
+def pooled_ids(
+    groups: Iterable[Iterable[str]], names: Sequence[str], classes: frozenset[int] | None = None
+) -> tuple[frozenset[int], ...]:
+    """Class-name groups -> id groups of this model, each cut to the requested `classes`; a group
+    with fewer than two of them left (a model without those classes) pools nothing."""
+    out = []
+    for group in groups:
+        ids = frozenset(names.index(n) for n in group if n in names)
+        if classes is not None:
+            ids &= classes
+        if len(ids) > 1:
+            out.append(ids)
+    return tuple(out)
 
 
 def _end2end(rows: np.ndarray, *, conf: float, max_det: int, classes: frozenset[int] | None) -> Detections:
@@ -76,11 +106,20 @@ def _end2end(rows: np.ndarray, *, conf: float, max_det: int, classes: frozenset[
 
 
 def _raw(
-    pred: np.ndarray, *, conf: float, iou: float, max_det: int, classes: frozenset[int] | None
+    pred: np.ndarray,
+    *,
+    conf: float,
+    iou: float,
+    max_det: int,
+    classes: frozenset[int] | None,
+    pooled: Sequence[frozenset[int]] = (),
 ) -> Detections:
     scores_all = pred[4:]  # nc x N
     class_ids = scores_all.argmax(axis=0)
     scores = scores_all[class_ids, np.arange(scores_all.shape[1])]
+    nms_ids = class_ids  # de-duplicated per class, a pooled group as one
+    if pooled:
+        scores, class_ids, nms_ids = _pool(scores_all, scores, class_ids, pooled)
     keep = (scores > conf) & (pred[2] > 0) & (pred[3] > 0)  # a box with no area is not a detection
     if classes is not None:
         keep &= np.isin(class_ids, list(classes))
@@ -92,7 +131,7 @@ def _raw(
     cx, cy, w, h = pred[0, idx], pred[1, idx], pred[2, idx], pred[3, idx]
     xywh = np.stack([cx - w / 2, cy - h / 2, w, h], axis=1).astype(np.float32)
     kept = cv2.dnn.NMSBoxesBatched(
-        xywh, scores[idx].astype(np.float32), class_ids[idx].astype(np.int32), conf, iou
+        xywh, scores[idx].astype(np.float32), nms_ids[idx].astype(np.int32), conf, iou
     )
     kept = np.asarray(kept, dtype=np.int64).reshape(-1)
     if kept.size == 0:
@@ -101,7 +140,28 @@ def _raw(
     boxes = xywh[kept].copy()
     boxes[:, 2] += boxes[:, 0]
     boxes[:, 3] += boxes[:, 1]
-    return Detections(boxes, scores[idx][kept].astype(np.float32), class_ids[idx][kept].astype(np.int64))
+    picked = class_ids[idx][kept].astype(np.int64)
+    own = None
+    if pooled:
+        own = scores_all[picked, idx[kept]].astype(np.float32)
+    return Detections(boxes, scores[idx][kept].astype(np.float32), picked, own_scores=own)
+
+
+def _pool(
+    scores_all: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, pooled: Sequence[frozenset[int]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per anchor: a group's noisy-or where it beats the best single class, with the group's best
+    member as the label; the group's lowest id as the class NMS sees."""
+    scores, class_ids, nms_ids = scores.copy(), class_ids.copy(), class_ids.copy()
+    for group in pooled:
+        members = np.array(sorted(group), dtype=np.int64)
+        sub = scores_all[members].astype(np.float64)  # g x N
+        either = 1.0 - np.prod(1.0 - sub, axis=0)
+        wins = either >= scores
+        class_ids[wins] = members[sub.argmax(axis=0)][wins]
+        scores[wins] = either[wins].astype(scores.dtype)
+        nms_ids[np.isin(class_ids, members)] = members[0]
+    return scores, class_ids, nms_ids
 
 
 def _empty() -> Detections:

@@ -48,10 +48,17 @@ class InferInput:
     source: Literal["body", "json", "multipart", "s3"]
     options: InferOptions
 
-    def document(self) -> Document:
-        """What the core analyses."""
+    def document(self, *, for_reading: bool = False) -> Document:
+        """What the core analyses (`for_reading`: the values will be read from its detections)."""
         opts = self.options
-        return Document(self.data, self.kind, conf=opts.conf, max_det=opts.max_det, classes=opts.classes)
+        return Document(
+            self.data,
+            self.kind,
+            conf=opts.conf,
+            max_det=opts.max_det,
+            classes=opts.classes,
+            for_reading=for_reading,
+        )
 
 
 def read_request(

@@ -50,9 +50,10 @@ def infer(
             max_bytes=settings.max_object_bytes,
         ),
     )
-    document = request.document()
+    reading = request.options.read_fields(settings.read_fields)
+    document = request.document(for_reading=reading)
     analysis = analyse(document, model, settings.limits)
-    if request.options.read_fields(settings.read_fields):
+    if reading:
         from invoice_core.extract import SERVING, read_fields  # noqa: PLC0415 - OCR's imports only when read
 
         policy = replace(SERVING, ocr_line_items=request.options.items)
