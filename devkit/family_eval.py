@@ -94,7 +94,8 @@ def _worker(model: str, data: str) -> None:
 
 def proposals(onnx_model: Path, data: Path, *, conf: float = 0.25) -> dict[str, dict[str, int]]:
     """What the reader gets, per key class: of the true boxes in `data`'s val split, how many have a
-    serving detection (conf >= `conf`) of the same class with IoU >= 0.5 ("right"), else a detection
+    serving detection as the reader gets it (conf >= `conf`, the two dates pooled) of the same class
+    with IoU >= 0.5 ("right"), else a detection
     of another key class or of the same class with IoU < 0.5 covering at least half of the true box
     ("near": the reader still reads there and the label words decide), else none ("missed").
 
@@ -109,13 +110,16 @@ def proposals(onnx_model: Path, data: Path, *, conf: float = 0.25) -> dict[str, 
     spec = yaml.safe_load(data.read_text())
     names = {int(k): v for k, v in spec["names"].items()}
     key_ids = {i for i, n in names.items() if n in KEY_CLASSES}
+    from invoice_core.postprocess import SAME_SHAPE, pooled_ids  # noqa: PLC0415
+
     model = load_model(onnx_model, intra_op_threads=1)
+    pooled = pooled_ids(SAME_SHAPE, model.info.names)  # as serving detects for its reader
     counts = {name: {"right": 0, "near": 0, "missed": 0} for name in KEY_CLASSES}
     for image_path in sorted((data.parent / spec["val"]).glob("*.jpg")):
         label_path = data.parent / "labels" / image_path.parent.name / f"{image_path.stem}.txt"
         bgr = cv2.imread(str(image_path))
         height, width = bgr.shape[:2]
-        boxes, class_ids = _detect(model, bgr, conf)
+        boxes, class_ids = _detect(model, bgr, conf, pooled)
         for row in label_path.read_text().split("\n"):
             if not row.strip():
                 continue
@@ -130,13 +134,16 @@ def proposals(onnx_model: Path, data: Path, *, conf: float = 0.25) -> dict[str, 
     return counts
 
 
-def _detect(model: Any, bgr: Any, conf: float) -> tuple[Any, Any]:
-    """Serving's detections on one BGR page: boxes in page pixels and their class ids."""
+def _detect(model: Any, bgr: Any, conf: float, pooled: tuple[frozenset[int], ...] = ()) -> tuple[Any, Any]:
+    """Serving's detections on one BGR page: boxes in page pixels and their class ids (`pooled`:
+    as for serving's reader, `invoice_core.postprocess` "Pooled classes"; none: the detector alone)."""
     from invoice_core.postprocess import postprocess  # noqa: PLC0415 - serving's own path
     from invoice_core.preprocess import prepare, unletterbox  # noqa: PLC0415
 
     tensor, transform = prepare(bgr, model.info.imgsz)
-    found = postprocess(model.run(tensor), end2end=model.info.end2end, conf=conf, iou=0.7, max_det=300)
+    found = postprocess(
+        model.run(tensor), end2end=model.info.end2end, conf=conf, iou=0.7, max_det=300, pooled=pooled
+    )
     return unletterbox(found.boxes, transform, bgr.shape[:2]), found.class_ids
 
 
@@ -257,10 +264,11 @@ def _proposal_table(result: dict[str, Any]) -> str:
             cells.append(f"{c['right'] / total:.3f} / {(c['right'] + c['near']) / total:.3f}")
         rows.append(f"| {name} | " + " | ".join(cells) + " |")
     return f"""
-What the reader gets (serving's own pre/post-processing, conf 0.25): the share of true key-field
+What the reader gets (serving's own pre/post-processing as the reader gets it: conf 0.25, the two
+dates pooled into one date-row proposal, `invoice_core.postprocess`): the share of true key-field
 boxes with a detection of the same class at IoU >= 0.5, and that share plus those where a
 detection of any key class covers at least half of the true box (the reader reads there, and
-the label words beside the value decide the field).
+the label words beside the value decide the field, and name a date row).
 
 | key class | in-family: right / region found | held-out: right / region found |
 | --- | --- | --- |

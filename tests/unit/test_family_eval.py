@@ -45,13 +45,18 @@ def test_right_near_and_missed_are_told_apart(tmp_path: Path, monkeypatch: pytes
         boxes=np.array([[10, 10, 90, 30], [10, 50, 90, 70]], dtype=np.float32),
         class_ids=np.array([0, 2]),  # the number right; the invoice date's row proposed as due_date
     )
-    fake = SimpleNamespace(info=SimpleNamespace(imgsz=(200, 100), end2end=False), run=lambda t: t)
+    fake = SimpleNamespace(
+        info=SimpleNamespace(imgsz=(200, 100), end2end=False, names=tuple(NAMES)), run=lambda t: t
+    )
+    asked: list[dict[str, Any]] = []
     monkeypatch.setattr(model_module, "load_model", lambda *a, **k: fake)
     monkeypatch.setattr(pre_module, "prepare", lambda bgr, size: (bgr, None))
     monkeypatch.setattr(pre_module, "unletterbox", lambda boxes, t, shape: boxes)
-    monkeypatch.setattr(post_module, "postprocess", lambda *a, **k: found)
+    monkeypatch.setattr(post_module, "postprocess", lambda *a, **k: (asked.append(k), found)[1])
 
     counts: dict[str, Any] = family_eval.proposals(tmp_path / "model.onnx", data)
+
+    assert asked[0]["pooled"] == (frozenset({1, 2}),)  # the dates pooled, as serving's reader gets them
 
     assert counts["invoice_number"] == {"right": 1, "near": 0, "missed": 0}
     assert counts["invoice_date"] == {"right": 0, "near": 1, "missed": 0}  # the reader still reads it

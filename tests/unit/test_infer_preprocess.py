@@ -223,10 +223,12 @@ def test_a_pooled_group_is_one_class_for_nms():
     assert pooled.class_ids.tolist() == [1] and pooled.scores[0] == pytest.approx(1 - 0.5 * 0.9)
 
 
-def test_a_pool_does_not_outvote_a_stronger_class():
-    pred = _anchors([100, 100, 80, 20, 0.7, 0.2, 0.2])
+def test_a_pool_does_not_outvote_a_class_the_detector_preferred():
+    # 0.28 as class 0 against dates of 0.26 and 0.1 (pooled 0.334): still class 0, at 0.28
+    pred = _anchors([100, 100, 80, 20, 0.28, 0.26, 0.1])
     found = postprocess(pred, end2end=False, conf=0.25, iou=0.7, max_det=300, pooled=(frozenset({1, 2}),))
-    assert found.class_ids.tolist() == [0] and found.scores.tolist() == pytest.approx([0.7])
+    assert found.class_ids.tolist() == [0] and found.scores.tolist() == pytest.approx([0.28])
+    assert found.own_scores.tolist() == pytest.approx([0.28])
 
 
 def test_pooled_ids_follow_the_model_and_the_requested_classes():

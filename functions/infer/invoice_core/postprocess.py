@@ -7,10 +7,10 @@ Two heads, chosen by the model's metadata:
 
 Pooled classes (raw head only): when the detections are proposals for the reader, classes that only
 their label words tell apart (the two dates: one-line key-value rows of the same shape) are scored
-as one proposal per anchor, the noisy-or of their scores (the chance that at least one is right,
-the members being independent sigmoids), labelled with the member that scores best there and
-de-duplicated as one class. The reader's words then decide which it is (`invoice_core.extract`).
-The end-to-end head keeps one class per row, so there is nothing to pool.
+as one proposal where one of them is an anchor's best class: the noisy-or of their scores (the
+chance that at least one is right, the members being independent sigmoids), labelled with that
+best member and de-duplicated as one class. The reader's words then decide which it is
+(`invoice_core.extract`). The end-to-end head keeps one class per row, so there is nothing to pool.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def _raw(
     scores = scores_all[class_ids, np.arange(scores_all.shape[1])]
     nms_ids = class_ids  # de-duplicated per class, a pooled group as one
     if pooled:
-        scores, class_ids, nms_ids = _pool(scores_all, scores, class_ids, pooled)
+        scores, nms_ids = _pool(scores_all, scores, class_ids, pooled)
     keep = (scores > conf) & (pred[2] > 0) & (pred[3] > 0)  # a box with no area is not a detection
     if classes is not None:
         keep &= np.isin(class_ids, list(classes))
@@ -149,19 +149,18 @@ def _raw(
 
 def _pool(
     scores_all: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, pooled: Sequence[frozenset[int]]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per anchor: a group's noisy-or where it beats the best single class, with the group's best
-    member as the label; the group's lowest id as the class NMS sees."""
-    scores, class_ids, nms_ids = scores.copy(), class_ids.copy(), class_ids.copy()
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per anchor whose best class is in a group: the group's noisy-or as its score, and the group's
+    lowest id as the class NMS sees. An anchor whose best class is another keeps its class and score
+    (a pool never outvotes a class the detector preferred)."""
+    scores, nms_ids = scores.copy(), class_ids.copy()
     for group in pooled:
         members = np.array(sorted(group), dtype=np.int64)
-        sub = scores_all[members].astype(np.float64)  # g x N
-        either = 1.0 - np.prod(1.0 - sub, axis=0)
-        wins = either >= scores
-        class_ids[wins] = members[sub.argmax(axis=0)][wins]
+        either = 1.0 - np.prod(1.0 - scores_all[members].astype(np.float64), axis=0)
+        wins = np.isin(class_ids, members)
         scores[wins] = either[wins].astype(scores.dtype)
-        nms_ids[np.isin(class_ids, members)] = members[0]
-    return scores, class_ids, nms_ids
+        nms_ids[wins] = members[0]
+    return scores, nms_ids
 
 
 def _empty() -> Detections:
