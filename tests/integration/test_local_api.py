@@ -133,6 +133,28 @@ def test_raw_jpeg_like_curl_data_binary(api, jpeg):
     assert body["read"]["sources"] == ["ocr"] and {"fields", "checks", "needs_review"} <= set(body)
 
 
+def test_the_demo_page_has_every_field_found_and_each_date_named_by_its_words(api):
+    """`make demo`'s sample page with the shipped model: the detector alone (fields=0) scores both
+    date rows under 0.25; the default answer proposes them as pooled date rows and the label words
+    name each, so every field has a detection of its class on its box."""
+    import io  # noqa: PLC0415
+
+    from devkit.demo import missed_fields, sample_page  # noqa: PLC0415
+
+    page = sample_page()  # the demo's own page (its default seed)
+    buf = io.BytesIO()
+    page.image.save(buf, "JPEG", quality=90)
+    alone = request(f"{api}/infer?fields=0", buf.getvalue(), {"Content-Type": "image/jpeg"}).json()
+    assert "detector_label" not in json.dumps(alone)  # unpooled: the detector's own classes
+    reply = request(f"{api}/infer", buf.getvalue(), {"Content-Type": "image/jpeg"})
+    assert reply.status == 200, reply.body[:500]
+    body = reply.json()
+    assert missed_fields(body["detections"], page.boxes) == []
+    named = {d["label"]: d["detector_label"] for d in body["detections"] if "detector_label" in d}
+    assert set(named) == {"invoice_date", "due_date"}
+    assert body["fields"]["invoice_date"]["value"] < body["fields"]["due_date"]["value"]
+
+
 # The other requests ask for detections only (fields=0): they test the transport, not the reading,
 # and reading a scan costs seconds of OCR.
 
