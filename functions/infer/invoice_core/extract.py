@@ -93,13 +93,14 @@ def words_decide(analysis: Analysis, fields: dict[str, Any]) -> None:
         number = index + 1
         ids, scores = found.class_ids.copy(), found.scores.copy()
         keep = np.ones(len(found), dtype=bool)
+        regions = page_regions(page, names, number)
         for group in groups:
             decided = [
                 (names.index(name), Box(**got["box"]))
                 for name in (names[i] for i in sorted(group))
                 if (got := fields.get(name)) is not None and got["page"] == number
             ]
-            for k, region in enumerate(page_regions(page, names, number)):
+            for k, region in enumerate(regions):
                 if int(ids[k]) not in group:
                     continue
                 held = {cid for cid, box in decided if region.box.contains_centre(box)}

@@ -38,7 +38,7 @@ class Detections:
     class_ids: np.ndarray  # K int64
     # Where classes were pooled: each detection's own score for its class (None: nothing pooled)
     own_scores: np.ndarray | None = None
-    # The detector's own classes where the reader's words renamed a pooled proposal (None: none did)
+    # The detector's own classes, set by the reader once its words named the pooled proposals
     proposed_ids: np.ndarray | None = None
 
     def __len__(self) -> int:

@@ -13,10 +13,11 @@
 4. Detector regions: a labelled value inside a region of the same class, or of a class only the
    label words tell apart from it (the two dates, `postprocess.SAME_SHAPE`: a date under
    "Förfallodatum" in an `invoice_date` box is the due date), gains the detector's support; inside
-   a region of another class the label decides and the region adds nothing. A region with no labelled value
-   in it proposes its own words for its class (weaker than any labelled value). A line of the
-   supplier's or customer's address block is never the value of a label outside that block (unless
-   it is the whole cell on the label's own line: a value column the detector took for an address).
+   a region of another class the label decides and the region adds nothing. A region with no
+   labelled value in it proposes its own words for its class (weaker than any labelled value). A
+   line of the supplier's or customer's address block is never the value of a label outside that
+   block (unless it is the whole cell on the label's own line: a value column the detector took for
+   an address).
    A payment block proposes only numbers that prove what they are: an IBAN (mod 97), a Bankgiro
    (123-4567, Luhn), a BIC beside an IBAN of its country, and as the payment reference an RF
    reference or the block's one plain number with a Luhn check digit (never an IBAN's first group).
