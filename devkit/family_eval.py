@@ -95,9 +95,9 @@ def _worker(model: str, data: str) -> None:
 def proposals(onnx_model: Path, data: Path, *, conf: float = 0.25) -> dict[str, dict[str, int]]:
     """What the reader gets, per key class: of the true boxes in `data`'s val split, how many have a
     serving detection as the reader gets it (conf >= `conf`, the two dates pooled) of the same class
-    with IoU >= 0.5 ("right"), else a detection
-    of another key class or of the same class with IoU < 0.5 covering at least half of the true box
-    ("near": the reader still reads there and the label words decide), else none ("missed").
+    with IoU >= 0.5 ("right"), else a detection of another key class or of the same class with
+    IoU < 0.5 covering at least half of the true box ("near": the reader still reads there and the
+    label words decide), else none ("missed").
 
     Ultralytics' per-class recall counts only the first; the reader needs the region, not the class
     (the two dates are one-line key-value rows that differ only in their label words)."""
@@ -106,12 +106,11 @@ def proposals(onnx_model: Path, data: Path, *, conf: float = 0.25) -> dict[str, 
     import yaml  # noqa: PLC0415
 
     from invoice_core.model import load_model  # noqa: PLC0415 - serving's own path
+    from invoice_core.postprocess import SAME_SHAPE, pooled_ids  # noqa: PLC0415
 
     spec = yaml.safe_load(data.read_text())
     names = {int(k): v for k, v in spec["names"].items()}
     key_ids = {i for i, n in names.items() if n in KEY_CLASSES}
-    from invoice_core.postprocess import SAME_SHAPE, pooled_ids  # noqa: PLC0415
-
     model = load_model(onnx_model, intra_op_threads=1)
     pooled = pooled_ids(SAME_SHAPE, model.info.names)  # as serving detects for its reader
     counts = {name: {"right": 0, "near": 0, "missed": 0} for name in KEY_CLASSES}

@@ -9,6 +9,7 @@ labels next to the values.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -17,7 +18,7 @@ import numpy as np
 
 from invoice_core.fields import read_invoice, regions_from
 from invoice_core.pipeline import Analysis, Document, Page
-from invoice_core.postprocess import SAME_SHAPE, Detections, pooled_ids
+from invoice_core.postprocess import SAME_SHAPE, Detections, pooled_ids, shape_of
 from invoice_core.reading import ReadPolicy, read_page_words
 from invoice_core.textlayer import read_text_layer, usable
 from invoice_core.words import Box, Region, Word
@@ -88,7 +89,7 @@ def words_decide(analysis: Analysis, fields: dict[str, Any]) -> None:
     groups = pooled_ids(SAME_SHAPE, names)
     for index, page in enumerate(analysis.pages):
         found = page.detections
-        if found.own_scores is None or not groups:
+        if found.own_scores is None:  # nothing pooled on this page
             continue
         number = index + 1
         ids, scores = found.class_ids.copy(), found.scores.copy()
@@ -96,9 +97,9 @@ def words_decide(analysis: Analysis, fields: dict[str, Any]) -> None:
         regions = page_regions(page, names, number)
         for group in groups:
             decided = [
-                (names.index(name), Box(**got["box"]))
-                for name in (names[i] for i in sorted(group))
-                if (got := fields.get(name)) is not None and got["page"] == number
+                (class_id, Box(**got["box"]))
+                for class_id in group
+                if (got := fields.get(names[class_id])) is not None and got["page"] == number
             ]
             for k, region in enumerate(regions):
                 if int(ids[k]) not in group:
@@ -123,13 +124,9 @@ def words_decide(analysis: Analysis, fields: dict[str, Any]) -> None:
 def _proposes_keys(found: Sequence[Region]) -> bool:
     """Whether the detector proposed every one of DETECTED_KEYS, SAME_SHAPE fields counted as a
     group: two date rows are both dates whichever of them the detector called which."""
-    have = [r.name for r in found]
-    for group in SAME_SHAPE:
-        members = [n for n in group if n in DETECTED_KEYS]
-        if sum(name in group for name in have) < len(members):
-            return False
-    grouped = {n for group in SAME_SHAPE for n in group}
-    return all(name in have for name in DETECTED_KEYS if name not in grouped)
+    have = Counter(shape_of(r.name) for r in found)
+    need = Counter(shape_of(name) for name in DETECTED_KEYS)
+    return all(have[shape] >= count for shape, count in need.items())
 
 
 @dataclass

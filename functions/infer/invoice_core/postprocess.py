@@ -26,6 +26,14 @@ from invoice_core.errors import InvalidOption
 # Classes told apart only by their label words: for a reader they are one proposal, and the words
 # decide which (invoice_core.extract.words_decide, invoice_core.resolve.apply_regions).
 SAME_SHAPE: tuple[tuple[str, ...], ...] = (("invoice_date", "due_date"),)
+
+
+def shape_of(name: str) -> tuple[str, ...]:
+    """The SAME_SHAPE group `name` belongs to, or `name` alone: two classes of one shape are one
+    proposal to the reader."""
+    return next((group for group in SAME_SHAPE if name in group), (name,))
+
+
 MAX_NMS_CANDIDATES = 30000  # Ultralytics' max_nms: bounds NMS time on a pathological output
 
 

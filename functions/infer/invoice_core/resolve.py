@@ -11,7 +11,7 @@
    Per label, the best-scored of its parsed places wins (own run > beside > below).
 3. Competing claims on the same characters: the stronger label and the closer relation win.
 4. Detector regions: a labelled value inside a region of the same class, or of a class only the
-   label words tell apart from it (the two dates, `postprocess.SAME_SHAPE`: a date under
+   label words tell apart from it (the two dates, `postprocess.shape_of`: a date under
    "Förfallodatum" in an `invoice_date` box is the due date), gains the detector's support; inside
    a region of another class the label decides and the region adds nothing. A region with no
    labelled value in it proposes its own words for its class (weaker than any labelled value). A
@@ -44,7 +44,7 @@ from invoice_core.normalise import (
     parse_digits,
     parse_identifier,
 )
-from invoice_core.postprocess import SAME_SHAPE
+from invoice_core.postprocess import shape_of
 from invoice_core.words import Box, Line, Region, Run, Word, lines_of
 
 BELOW_REACH = 2.5  # a value below its label starts within this many label heights of it
@@ -395,7 +395,7 @@ def apply_regions(
         ids = {id(w) for w in inside}
         labelled = [c for c in out if c.region is None and any(id(w) in ids for w in c.words)]
         for cand in labelled:
-            if cand.field == region.name or _same_shape(cand.field, region.name):
+            if shape_of(cand.field) == shape_of(region.name):
                 cand.score += AGREE
                 cand.region = region
         if region.name == "payment_reference":
@@ -414,10 +414,6 @@ def apply_regions(
         if own is not None:
             out.append(own)
     return out
-
-
-def _same_shape(a: str, b: str) -> bool:
-    return any(a in group and b in group for group in SAME_SHAPE)
 
 
 BANKGIRO_SHAPE = re.compile(r"\d{3,4}-\d{4}")  # as Bankgirot prints them; Plusgiro ends "-N"
