@@ -29,11 +29,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from invoice_contracts import fields as registry
+
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "extraction.md"
 WORK = REPO / "build" / "extraction"
 MODEL = REPO / "models" / "demo" / "model.onnx"
-KEY_FIELDS = ("invoice_number", "invoice_date", "due_date", "total_amount", "payment_reference")
+KEY_FIELDS = registry.key_fields()
 OTHER_FIELDS = ("subtotal", "vat", "currency", "bankgiro", "plusgiro", "iban", "bic", "supplier")
 TARGET_KEY_ACCURACY = 0.97
 SPEED_SECTION = "## Speed, side by side"  # bench.read_speed writes it
@@ -137,21 +139,26 @@ class Reader:
     """Serving's core, in process, with serving's default settings and the shipped model."""
 
     def __init__(self, model: Path) -> None:
-        from invoice_core.model import load_model  # noqa: PLC0415
+        from invoice_core.detect.model import load_model  # noqa: PLC0415
         from serving.settings import Settings  # noqa: PLC0415
 
         self.settings = Settings()
         self.model = load_model(model, intra_op_threads=self.settings.intra_op_threads)
 
     def read(self, sample: Sample) -> Outcome:
-        from invoice_core.extract import read_fields  # noqa: PLC0415
-        from invoice_core.pipeline import Document, analyse  # noqa: PLC0415
+        from invoice_core import Options, read_document  # noqa: PLC0415
 
         started = time.perf_counter()
         try:
-            document = Document(data=sample.data, kind=sample.kind, for_reading=True)  # type: ignore[arg-type]
-            analysis = analyse(document, self.model, self.settings.limits)
-            answer = read_fields(analysis, document, pdf_dpi=self.settings.pdf_dpi)
+            result = read_document(
+                sample.data,
+                self.model,
+                Options(values=True),
+                kind=sample.kind,  # type: ignore[arg-type]
+                limits=self.settings.limits,
+                policy=self.settings.policy,
+            )
+            answer = result.values or {}
         except Exception as exc:  # a failure is a result here, reported per page
             return Outcome(
                 sample, {}, (time.perf_counter() - started) * 1000, [], [], f"{type(exc).__name__}: {exc}"

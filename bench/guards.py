@@ -224,7 +224,7 @@ def _render_cost(path: Path, rounds: int = 15) -> dict[str, Any]:
     """Median time to render a normal PDF in-process and in the limited child (what isolation costs)."""
     import statistics  # noqa: PLC0415
 
-    from invoice_core.pdf import RenderBudget, render_pdf  # noqa: PLC0415
+    from invoice_core.detect.pdf import RenderBudget, render_pdf  # noqa: PLC0415
 
     data = path.read_bytes()
     times: dict[str, list[float]] = {"in_process_ms": [], "child_ms": []}

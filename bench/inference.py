@@ -451,7 +451,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     """The whole inference benchmark; returns and writes the results."""
     plan = Plan.make(quick)
     onnx_path, weights, model_label = model_files()
-    from invoice_core.model import load_model  # noqa: PLC0415 - only for the model's metadata here
+    from invoice_core.detect.model import load_model  # noqa: PLC0415 - only for the model's metadata here
 
     info = load_model(onnx_path, intra_op_threads=1).info
     pages, events = make_inputs(plan)
@@ -816,7 +816,7 @@ One process per core count, pinned with `os.sched_setaffinity` before any import
 and the OCR engine size their thread pools to it ({read_threads} threads). Detections and values are
 `POST /infer?fields=0` and `POST /infer?fields=1` through the handler (event in, JSON out); values come from
 the text layer for the PDF ({pdf_source}) and from OCR around the detections for the scan
-({scan_source}). Whole-page OCR is `invoice_core.ocr.read_page` on the page image the handler
+({scan_source}). Whole-page OCR is `invoice_core.read.ocr.ocr_page` on the page image the handler
 decodes ({scan_px} px) or renders ({pdf_px} px), decode not included. The three run interleaved,
 round by round. Peak RSS: {read_rss}.
 

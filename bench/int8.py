@@ -6,7 +6,7 @@
 
 - Calibration: devkit.synth pages rendered from their own seed split ("calib"), so never a val
   page; JPEG round trip like the dataset, decoded with OpenCV and letterboxed by serving's
-  `invoice_core.preprocess.prepare`.
+  `invoice_core.detect.preprocess.prepare`.
 - Latency: bare `session.run` with serving's session options, on the same prepared tensors of
   the validation pages, FP32 and INT8 interleaved run by run (a shared CPU slows both alike).
 - Accuracy: Ultralytics' own validator on both ONNX files (mAP50, mAP50-95), in a subprocess
@@ -23,14 +23,14 @@ import json
 import os
 import platform
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+
+from devkit.validation import box_iou, validate
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "models" / "demo"
@@ -58,7 +58,7 @@ def calibration_tensors(count: int, size_hw: tuple[int, int], seed: int = VAL_SE
     """Generated pages from the "calib" seed split, as serving sees them (JPEG -> BGR -> prepare)."""
     from devkit.synth.dataset import jpeg_quality_for, page_seed  # noqa: PLC0415
     from devkit.synth.render import render_invoice  # noqa: PLC0415
-    from invoice_core.preprocess import prepare  # noqa: PLC0415
+    from invoice_core.detect.preprocess import prepare  # noqa: PLC0415
 
     tensors = []
     for index in range(count):
@@ -86,7 +86,7 @@ def val_dataset(pages: int) -> Path:
 
 
 def val_tensors(data: Path, size_hw: tuple[int, int], count: int) -> list[tuple[np.ndarray, Any]]:
-    from invoice_core.preprocess import prepare  # noqa: PLC0415
+    from invoice_core.detect.preprocess import prepare  # noqa: PLC0415
 
     images = sorted((data.parent / "images" / "val").glob("*.jpg"))[:count]
     return [prepare(cv2.imread(str(p), cv2.IMREAD_COLOR), size_hw) for p in images]
@@ -97,7 +97,7 @@ def val_tensors(data: Path, size_hw: tuple[int, int], count: int) -> list[tuple[
 
 def latency(fp32: Path, int8: Path, tensors: list[np.ndarray], threads: int, rounds: int) -> dict[str, Any]:
     """ms per session.run (median, p90) of both models, interleaved on the same tensors."""
-    from invoice_core.model import load_model  # noqa: PLC0415
+    from invoice_core.detect.model import load_model  # noqa: PLC0415
 
     models = {
         "fp32": load_model(fp32, intra_op_threads=threads),
@@ -125,7 +125,7 @@ def profile(model: Path, tensor: np.ndarray, runs: int = 10) -> dict[str, float]
     """ORT profiler kernel time per op type (ms per run, 1 thread): where the time goes."""
     import onnxruntime as ort  # noqa: PLC0415
 
-    from invoice_core.model import session_options  # noqa: PLC0415
+    from invoice_core.detect.model import session_options  # noqa: PLC0415
 
     options = session_options(1)
     options.enable_profiling = True
@@ -153,8 +153,8 @@ def profile(model: Path, tensor: np.ndarray, runs: int = 10) -> dict[str, float]
 def parity(fp32: Path, int8: Path, prepared: list[tuple[np.ndarray, Any]]) -> dict[str, Any]:
     """Serving's postprocess on both models' outputs; each FP32 detection matched to the INT8
     detection of the same class with the highest IoU."""
-    from invoice_core.model import load_model  # noqa: PLC0415
-    from invoice_core.postprocess import postprocess  # noqa: PLC0415
+    from invoice_core.detect.model import load_model  # noqa: PLC0415
+    from invoice_core.detect.postprocess import postprocess  # noqa: PLC0415
 
     a, b = load_model(fp32, intra_op_threads=1), load_model(int8, intra_op_threads=1)
     matched = total = extra = same_classes = 0
@@ -211,47 +211,9 @@ def match_detections(ref: Any, other: Any) -> list[tuple[int, int, float, float]
     return pairs
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
-
-
-def accuracy(model: Path, data: Path) -> dict[str, float]:
-    """Ultralytics' validator on an ONNX file, in a fresh process."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "training")])}
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.int8", "--val-worker", str(model), str(data)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"validation of {model} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def _val_worker(model: str, data: str) -> None:
-    from yolo_train import offline  # noqa: PLC0415 - before Ultralytics
-
-    offline.configure(os.environ.get("YOLO_CONFIG_DIR") or WORK / "ultralytics-config")
-    from ultralytics import YOLO  # noqa: PLC0415
-
-    offline.disable_sync()
-    metrics = YOLO(model, task="detect").val(
-        data=data, batch=1, device="cpu", plots=False, verbose=False, project=str(WORK / "val"), name="run"
-    )
-    box = metrics.box
-    print(
-        json.dumps(
-            {"mAP50": float(box.map50), "mAP50-95": float(box.map), "P": float(box.mp), "R": float(box.mr)}
-        )
-    )
+def accuracy(model: Path, data: Path) -> dict[str, Any]:
+    """Ultralytics' validator on an ONNX file, in a fresh process (one page a batch)."""
+    return validate(model, data, batch=1, timeout_s=1200)
 
 
 # ------------------------------------------------------------------------------------------ report
@@ -429,7 +391,7 @@ def run(
     fp32 = DEMO / "model.onnx"
     int8 = quantize.int8_path(fp32)
     WORK.mkdir(parents=True, exist_ok=True)
-    from invoice_core.model import load_model  # noqa: PLC0415
+    from invoice_core.detect.model import load_model  # noqa: PLC0415
 
     size_hw = load_model(fp32, intra_op_threads=1).info.imgsz
     data = val_dataset(val_pages)
@@ -475,7 +437,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--val-worker", nargs=2, metavar=("MODEL", "DATA"), help=argparse.SUPPRESS)
     parser.add_argument("--requantize", action="store_true", help="calibrate and write model.int8.onnx again")
     parser.add_argument("--method", default="minmax", help="calibration for model.int8.onnx")
     parser.add_argument("--methods", default="", help="comma list of calibration methods to compare first")
@@ -485,9 +446,6 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only; leave the model card alone")
     parser.add_argument("--render", action="store_true", help="rewrite the card from build/int8/int8.json")
     args = parser.parse_args()
-    if args.val_worker:
-        _val_worker(*args.val_worker)
-        return
     if args.render:
         text = section(json.loads((WORK / "int8.json").read_text(encoding="utf-8")))
         print(text)

@@ -75,8 +75,9 @@ def once() -> dict[str, float]:
 
     from bench.samples import a4_size, invoice_page  # noqa: PLC0415
     from devkit.synth import render_invoice  # noqa: PLC0415
-    from invoice_core import ocr  # noqa: PLC0415
-    from invoice_core.textlayer import read_text_layer  # noqa: PLC0415
+    from invoice_core.knobs import OcrWindow  # noqa: PLC0415
+    from invoice_core.read import ocr  # noqa: PLC0415
+    from invoice_core.read.textlayer import read_text_layer  # noqa: PLC0415
 
     out: dict[str, float] = {}
     page150, page200 = invoice_page(0, 150), invoice_page(0, 200)
@@ -90,15 +91,15 @@ def once() -> dict[str, float]:
 
     out["rss_before_mb"] = _rss_mb()
     _timed(out, "engine_init", ocr.warm_up)
-    words = _timed(out, "page_150dpi", lambda: ocr.read_page(page150))
+    words = _timed(out, "page_150dpi", lambda: ocr.ocr_page(page150))
     out["page_150dpi_words"] = len(words)  # type: ignore[arg-type]
     out["regions"] = len(boxes)
     out["regions_windows_default"] = len(ocr.windows(boxes, width, height))
     _timed(out, "regions_default_context", lambda: ocr.read_regions(page150, boxes))
-    tight = ocr.Context(left=0.01, up=0.005, right=0.005, down=0.005)
+    tight = OcrWindow(left=0.01, up=0.005, right=0.005, down=0.005)
     out["regions_windows_tight"] = len(ocr.windows(boxes, width, height, tight))
     _timed(out, "regions_tight_context", lambda: ocr.read_regions(page150, boxes, context=tight))
-    _timed(out, "page_200dpi", lambda: ocr.read_page(page200))
+    _timed(out, "page_200dpi", lambda: ocr.ocr_page(page200))
     started = time.perf_counter()
     layer = read_text_layer(pdf, 0, scale=150 / 72)
     out["text_layer_first_s"] = time.perf_counter() - started  # includes loading PDFium

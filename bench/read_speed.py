@@ -3,11 +3,14 @@
 Per page (held-out generator scans, sent as JPEG, the shipped model), interleaved call by call with
 the order rotating, so that load on the shared cores lands on every contender alike:
 
-- detect: decode + detections only (`invoice_core.pipeline.analyse`: what `fields=0` answers);
-- values: detections + values with serving's default read (`read_fields`: OCR in widened, merged
-  windows around the detections, line items left out, a whole-page read when a key field is missing);
+- detect: decode + detections only (`invoice_core.read_document` with values off: what `fields=0`
+  answers);
+- values: serving's default read through the same front door (pooled date rows, OCR in widened,
+  merged windows around the detections, line items left out, a whole-page read when a key field is
+  missing), with serving's settings, OCR threads included;
 - values_items: the same with the line items read too (`items=1`);
-- page_ocr: whole-page OCR of the same decoded page (`ocr.read_page`), decode not included.
+- page_ocr: whole-page OCR of the same decoded page (`invoice_core.read.ocr.ocr_page`, the
+  comparator), decode not included.
 
 Ratios are the result (each contender / page_ocr per page, then its p50); absolute times are notes.
 Then, in fresh processes: the cold import of the handler (does it import OCR?) and what the first
@@ -25,7 +28,6 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -44,36 +46,27 @@ TARGET_RATIO = 1 / 3
 def warm(pages: int, rounds: int) -> dict[str, Any]:
     """Interleaved warm timings per mode, and per-page ratios to whole-page OCR."""
     from bench.extraction import Reader, scans  # noqa: PLC0415
-    from invoice_core import extract, ocr, reading  # noqa: PLC0415
-    from invoice_core.pipeline import Document, analyse  # noqa: PLC0415
+    from invoice_core import Options, read_document  # noqa: PLC0415
+    from invoice_core.read import ocr  # noqa: PLC0415
 
     reader = Reader(MODEL)
     settings, model = reader.settings, reader.model
-    ocr.warm_up(threads=settings.intra_op_threads)
+    ocr.warm_up(threads=settings.policy.ocr_threads)
     samples = list(scans("held_out", pages, SEED0))
-    serving_policy = extract.SERVING
-    items_policy = replace(extract.SERVING, ocr_line_items=True)
 
-    def values(data: bytes, policy: reading.ReadPolicy) -> dict[str, Any]:
-        document = Document(data=data, kind="image")
-        analysis = analyse(document, model, settings.limits)
-        return extract.read_fields(analysis, document, pdf_dpi=settings.pdf_dpi, policy=policy)
+    def run(data: bytes, options: Options) -> Any:
+        return read_document(data, model, options, limits=settings.limits, policy=settings.policy)
 
     # the decoded pages whole-page OCR reads (decoded once; the other contenders decode in their time)
-    pages_bgr = [
-        analyse(Document(data=s.data, kind="image"), model, settings.limits).pages[0].image.bgr
-        for s in samples
-    ]
+    pages_bgr = [run(s.data, Options(values=False)).pages[0].image.bgr for s in samples]
     times: dict[str, list[float]] = {m: [] for m in MODES}
     for round_ in range(rounds + 1):  # round 0 warms every path up and is not counted
         for index, (sample, bgr) in enumerate(zip(samples, pages_bgr, strict=True)):
             runs = {
-                "detect": lambda s=sample: analyse(
-                    Document(data=s.data, kind="image"), model, settings.limits
-                ),
-                "values": lambda s=sample: values(s.data, serving_policy),
-                "values_items": lambda s=sample: values(s.data, items_policy),
-                "page_ocr": lambda b=bgr: ocr.read_page(b),
+                "detect": lambda s=sample: run(s.data, Options(values=False)),
+                "values": lambda s=sample: run(s.data, Options()),
+                "values_items": lambda s=sample: run(s.data, Options(line_items=True)),
+                "page_ocr": lambda b=bgr: ocr.ocr_page(b),
             }
             shift = (round_ + index) % len(MODES)
             got: dict[str, float] = {}
@@ -109,19 +102,16 @@ from serving import handler  # noqa: F401
 t1 = time.perf_counter()
 ocr_at_import = "rapidocr" in sys.modules
 from bench.extraction import scans
-from invoice_core.extract import read_fields
-from invoice_core.pipeline import Document, analyse
+from invoice_core import Options, read_document
 sample = next(iter(scans("held_out", 1, int(sys.argv[1]))))
 model = handler.MODELS.for_request()
+settings = handler.SETTINGS
 t2 = time.perf_counter()
-document = Document(data=sample.data, kind="image")
-analysis = analyse(document, model, handler.SETTINGS.limits)
-read_fields(analysis, document, pdf_dpi=handler.SETTINGS.pdf_dpi)
+read_document(sample.data, model, Options(), limits=settings.limits, policy=settings.policy)
 t3 = time.perf_counter()
-analysis = analyse(document, model, handler.SETTINGS.limits)
-read_fields(analysis, document, pdf_dpi=handler.SETTINGS.pdf_dpi)
+read_document(sample.data, model, Options(), limits=settings.limits, policy=settings.policy)
 t4 = time.perf_counter()
-from invoice_core import ocr
+from invoice_core.read import ocr
 print(json.dumps({"import_handler_s": t1 - t0, "ocr_imported_at_init": ocr_at_import,
                   "first_values_read_s": t3 - t2, "second_values_read_s": t4 - t3,
                   "engine_init_s": ocr.get_engine().init_s}))

@@ -19,6 +19,7 @@ import argparse
 import pickle
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from bench.extraction import SEED_BASE
@@ -31,11 +32,10 @@ SETS = {"held_out": ("held_out", SEED_BASE["held_out"]), "in_family": ("train", 
 def _cache(count: dict[str, int]) -> None:
     from bench.extraction import MODEL, Reader, sample_of  # noqa: PLC0415
     from devkit.synth.render import render_invoice  # noqa: PLC0415
-    from invoice_core.extract import page_regions  # noqa: PLC0415
-    from invoice_core.pipeline import Document, analyse  # noqa: PLC0415
-    from invoice_core.reading import read_page_words  # noqa: PLC0415
+    from invoice_core import Options, read_document  # noqa: PLC0415
 
     reader = Reader(MODEL)
+    options = Options(line_items=True, trace=True)  # every region read, as the reader decides on them
     CACHE.mkdir(parents=True, exist_ok=True)
     for name, (policy, seed0) in SETS.items():
         for seed in range(seed0, seed0 + count[name]):
@@ -45,12 +45,15 @@ def _cache(count: dict[str, int]) -> None:
             started = time.perf_counter()
             page = render_invoice(seed, policy=policy)
             sample = sample_of(page)
-            analysis = analyse(Document(data=sample.data, kind="image"), reader.model, reader.settings.limits)
-            p = analysis.pages[0]
-            regions = page_regions(p, reader.model.info.names)
-            got = read_page_words(
-                p.image.bgr, page=1, regions=[r.box for r in regions], image_scale=p.image.scale
+            result = read_document(
+                sample.data,
+                reader.model,
+                options,
+                limits=reader.settings.limits,
+                policy=reader.settings.policy,
             )
+            got = SimpleNamespace(words=result.trace["words"])
+            regions = result.trace["regions"]
             true_boxes = [(b.name, (b.x1, b.y1, b.x2, b.y2)) for b in page.boxes]
             record = {
                 "name": sample.name,
@@ -81,15 +84,13 @@ def _sample(name: str) -> Any:
 
 
 def _cache_pages(names: list[str]) -> None:
-    """For each page, what `invoice_core.extract.read_fields` decides on: the words read around the
-    detections (or the text layer), the whole page's OCR words (its fallback), and the regions."""
+    """For each page, what serving's reader decided its answer on (the front door's trace: the words,
+    after any whole-page read, and the regions), so that a change to the decision rules can be
+    replayed on them without OCR."""
     from bench.extraction import MODEL, Reader  # noqa: PLC0415
-    from invoice_core.extract import SERVING, read_page  # noqa: PLC0415
-    from invoice_core.pipeline import Document, analyse  # noqa: PLC0415
-    from invoice_core.reading import read_page_words  # noqa: PLC0415
+    from invoice_core import Options, read_document  # noqa: PLC0415
 
     reader = Reader(MODEL)
-    classes = reader.model.info.names
     PAGES.mkdir(parents=True, exist_ok=True)
     for name in names:
         out = PAGES / f"{name}.pkl"
@@ -97,44 +98,32 @@ def _cache_pages(names: list[str]) -> None:
             continue
         started = time.perf_counter()
         sample = _sample(name)
-        document = Document(data=sample.data, kind=sample.kind)
-        analysis = analyse(document, reader.model, reader.settings.limits)
-        page = analysis.pages[0]
-        # serving's own first read of the page (windows, or the text layer); the whole page apart
-        got = read_page(
-            page, 1, document, classes, pdf_dpi=reader.settings.pdf_dpi, policy=SERVING, whole_first=False
+        result = read_document(
+            sample.data,
+            reader.model,
+            Options(trace=True),
+            kind=sample.kind,
+            limits=reader.settings.limits,
+            policy=reader.settings.policy,
         )
-        whole = None
-        if got.source == "ocr":
-            whole = read_page_words(got.image, page=1, image_scale=page.image.scale, policy=SERVING).words
         record = {
             "name": name,
             "truth": sample.truth,
             "tags": sample.tags,
-            "source": got.source,
-            "words": got.words,
-            "whole": whole,
-            "detected": got.found,
-            "to_ocr": got.to_ocr,
+            "sources": result.values["read"]["sources"],
+            "words": result.trace["words"],
+            "regions": result.trace["regions"],
             "model": reader.model.info.version,
         }
         out.write_bytes(pickle.dumps(record))
-        print(f"{name}: {len(got.words)} words, {time.perf_counter() - started:.1f} s", flush=True)
+        print(f"{name}: {len(record['words'])} words, {time.perf_counter() - started:.1f} s", flush=True)
 
 
 def replay(rec: dict[str, Any]) -> dict[str, Any]:
-    """`read_fields`' answer for one cached page (one page: its fallback is the whole page's words)."""
-    from invoice_core.extract import DETECTED_KEYS, KEY_FIELDS  # noqa: PLC0415
-    from invoice_core.fields import read_invoice  # noqa: PLC0415
+    """The answer decided again on a cached page's words and regions (serving's `read_invoice`)."""
+    from invoice_core.read.decide import read_invoice  # noqa: PLC0415
 
-    if rec["source"] == "pdf_text":
-        return read_invoice(rec["words"], rec["detected"])
-    if not set(DETECTED_KEYS) <= {r.name for r in rec["detected"]}:  # read whole at once
-        return read_invoice(rec["whole"], rec["to_ocr"])
-    answer = read_invoice(rec["words"], rec["to_ocr"])
-    if rec["to_ocr"] and not all(name in answer["fields"] for name in KEY_FIELDS):
-        answer = read_invoice(rec["whole"], rec["to_ocr"])  # the table stays blank: out of the labels
-    return answer
+    return read_invoice(rec["words"], rec["regions"])
 
 
 def _replay(args: argparse.Namespace) -> None:
@@ -156,7 +145,7 @@ def exact_words(seed: int, policy: str) -> tuple[list[Any], list[Any], Any]:
     render_invoice makes before painting), and the invoice."""
     from devkit.synth.fields import CLASS_NAMES  # noqa: PLC0415
     from devkit.synth.render import lay_out  # noqa: PLC0415
-    from invoice_core.words import Box, Region, Word  # noqa: PLC0415
+    from invoice_core.read.words import Box, Region, Word  # noqa: PLC0415
 
     *_, inv, sheet = lay_out(seed, policy=policy)  # render_invoice's page, laid out, not painted
     words: list[Word] = []
@@ -172,8 +161,8 @@ def exact_words(seed: int, policy: str) -> tuple[list[Any], list[Any], Any]:
 
 def _score(args: argparse.Namespace) -> None:
     from bench.extraction import Outcome, Sample, truth_of  # noqa: PLC0415
-    from invoice_core.fields import read_invoice  # noqa: PLC0415
-    from invoice_core.words import Box, Region  # noqa: PLC0415
+    from invoice_core.read.decide import read_invoice  # noqa: PLC0415
+    from invoice_core.read.words import Box, Region  # noqa: PLC0415
 
     records = [pickle.loads(p.read_bytes()) for p in sorted(CACHE.glob("*.pkl"))]
     by_set: dict[str, list[Outcome]] = {}

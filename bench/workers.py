@@ -75,7 +75,7 @@ def _tensors(pages: list[str], imgsz: tuple[int, int]) -> list[Any]:
     """Each page as the model's input tensor, prepared once, outside any timing."""
     import cv2  # noqa: PLC0415
 
-    from invoice_core.preprocess import prepare  # noqa: PLC0415
+    from invoice_core.detect.preprocess import prepare  # noqa: PLC0415
 
     return [prepare(cv2.imread(p), imgsz)[0] for p in pages]
 
@@ -123,7 +123,7 @@ def handler_warm(cfg: dict[str, Any]) -> dict[str, Any]:
 
 def session_run(cfg: dict[str, Any]) -> dict[str, Any]:
     """Bare `session.run` on prepared tensors, in a process of its own."""
-    from invoice_core.model import load_model  # noqa: PLC0415
+    from invoice_core.detect.model import load_model  # noqa: PLC0415
     from serving.settings import Settings  # noqa: PLC0415
 
     model = load_model(Path(cfg["model"]), intra_op_threads=Settings().intra_op_threads)
@@ -207,25 +207,26 @@ def ultralytics_cold(cfg: dict[str, Any]) -> dict[str, Any]:
 
 def read_timings(cfg: dict[str, Any]) -> dict[str, Any]:
     """The whole read per document, warm, on `cores` CPUs: detections only (POST /infer?fields=0), detections
-    plus values (POST /infer?fields=1) and whole-page OCR of the same page (`ocr.read_page` on the
+    plus values (POST /infer?fields=1) and whole-page OCR of the same page (`ocr.ocr_page` on the
     page image the handler decodes or renders; that decode is not in its time). Calls interleave
     round by round so that load on the shared cores lands on all three alike."""
     import contextlib  # noqa: PLC0415
     import io  # noqa: PLC0415
 
     with contextlib.redirect_stdout(io.StringIO()):
-        from invoice_core import ocr  # noqa: PLC0415
-        from invoice_core.pipeline import Document, analyse  # noqa: PLC0415
+        from invoice_core import Options, read_document  # noqa: PLC0415
+        from invoice_core.read import ocr  # noqa: PLC0415
         from serving import handler  # noqa: PLC0415
 
         model = handler.MODELS.for_request()
-        threads = handler.SETTINGS.intra_op_threads
+        threads = handler.SETTINGS.policy.ocr_threads
         ocr.warm_up(threads=threads)
         out: dict[str, Any] = {"threads": threads}
         for name, doc in cfg["documents"].items():
             events = {mode: json.loads(Path(doc[mode]).read_text()) for mode in ("detect", "fields")}
             data = Path(doc["file"]).read_bytes()
-            page = analyse(Document(data, doc["kind"]), model, handler.SETTINGS.limits).pages[0].image.bgr
+            detected = read_document(data, model, Options(values=False), limits=handler.SETTINGS.limits)
+            page = detected.pages[0].image.bgr
 
             def call(event: dict[str, Any]) -> dict[str, Any]:
                 result = handler.lambda_handler(event, _Context())
@@ -235,7 +236,7 @@ def read_timings(cfg: dict[str, Any]) -> dict[str, Any]:
             runs: dict[str, Callable[[], Any]] = {
                 "detect": lambda e=events["detect"]: call(e),
                 "fields": lambda e=events["fields"]: call(e),
-                "page_ocr": lambda p=page: ocr.read_page(p),
+                "page_ocr": lambda p=page: ocr.ocr_page(p),
             }
             times: dict[str, list[float]] = {mode: [] for mode in runs}
             for fn in runs.values():

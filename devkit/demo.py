@@ -23,9 +23,9 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TextIO
 
-from bench.int8 import box_iou
 from devkit.synth import generate_dataset, render_invoice
 from devkit.synth.pdf import born_digital_invoice
+from devkit.validation import box_iou
 
 DEFAULT_SEED = 2026
 

@@ -14,14 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.int8 import box_iou
 from devkit.doc_sections import replace_section
+from devkit.validation import box_iou, validate
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "models" / "demo"
@@ -45,53 +44,6 @@ def datasets(pages: int, workers: int) -> dict[str, Path]:
     return {"in_family": root / "data.yaml", "held_out": root / "held_out.yaml"}
 
 
-def validate(model: Path, data: Path) -> dict[str, Any]:
-    """Ultralytics' validator in a fresh process (it patches PIL and cv2 at import)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "training")])}
-    done = subprocess.run(
-        [sys.executable, "-m", "devkit.family_eval", "--worker", str(model), str(data)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"validation of {model} on {data} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def _worker(model: str, data: str) -> None:
-    from yolo_train import offline  # noqa: PLC0415 - before Ultralytics
-
-    offline.configure(os.environ.get("YOLO_CONFIG_DIR") or WORK / "ultralytics-config")
-    from ultralytics import YOLO  # noqa: PLC0415
-
-    offline.disable_sync()
-    metrics = YOLO(model, task="detect").val(
-        data=data, batch=4, device="cpu", plots=False, verbose=False, project=str(WORK / "val"), name="run"
-    )
-    box = metrics.box
-    names = metrics.names
-    per_class = {}
-    for i, class_id in enumerate(box.ap_class_index):
-        p, r, ap50, ap = box.class_result(i)
-        per_class[names[int(class_id)]] = {
-            "precision": round(float(p), 4),
-            "recall": round(float(r), 4),
-            "mAP50": round(float(ap50), 4),
-            "mAP50-95": round(float(ap), 4),
-        }
-    summary = {
-        "precision": float(box.mp),
-        "recall": float(box.mr),
-        "mAP50": float(box.map50),
-        "mAP50-95": float(box.map),
-    }
-    print(json.dumps({**summary, "per_class": per_class}))
-
-
 def proposals(onnx_model: Path, data: Path, *, conf: float = 0.25) -> dict[str, dict[str, int]]:
     """What the reader gets, per key class: of the true boxes in `data`'s val split, how many have a
     serving detection as the reader gets it (conf >= `conf`, the two dates pooled) of the same class
@@ -105,20 +57,18 @@ def proposals(onnx_model: Path, data: Path, *, conf: float = 0.25) -> dict[str, 
     import numpy as np  # noqa: PLC0415
     import yaml  # noqa: PLC0415
 
-    from invoice_core.model import load_model  # noqa: PLC0415 - serving's own path
-    from invoice_core.postprocess import SAME_SHAPE, pooled_ids  # noqa: PLC0415
+    from invoice_core.detect.model import load_model  # noqa: PLC0415 - serving's own path
 
     spec = yaml.safe_load(data.read_text())
     names = {int(k): v for k, v in spec["names"].items()}
     key_ids = {i for i, n in names.items() if n in KEY_CLASSES}
     model = load_model(onnx_model, intra_op_threads=1)
-    pooled = pooled_ids(SAME_SHAPE, model.info.names)  # as serving detects for its reader
     counts = {name: {"right": 0, "near": 0, "missed": 0} for name in KEY_CLASSES}
     for image_path in sorted((data.parent / spec["val"]).glob("*.jpg")):
         label_path = data.parent / "labels" / image_path.parent.name / f"{image_path.stem}.txt"
         bgr = cv2.imread(str(image_path))
         height, width = bgr.shape[:2]
-        boxes, class_ids = _detect(model, bgr, conf, pooled)
+        boxes, class_ids = _detect(model, bgr, conf, pool=True)  # as serving detects for its reader
         for row in label_path.read_text().split("\n"):
             if not row.strip():
                 continue
@@ -133,17 +83,17 @@ def proposals(onnx_model: Path, data: Path, *, conf: float = 0.25) -> dict[str, 
     return counts
 
 
-def _detect(model: Any, bgr: Any, conf: float, pooled: tuple[frozenset[int], ...] = ()) -> tuple[Any, Any]:
-    """Serving's detections on one BGR page: boxes in page pixels and their class ids (`pooled`:
-    as for serving's reader, `invoice_core.postprocess` "Pooled classes"; none: the detector alone)."""
-    from invoice_core.postprocess import postprocess  # noqa: PLC0415 - serving's own path
-    from invoice_core.preprocess import prepare, unletterbox  # noqa: PLC0415
+def _detect(model: Any, bgr: Any, conf: float, *, pool: bool = False) -> tuple[Any, Any]:
+    """Serving's detections on one BGR page, through the core's front door: boxes in page pixels and
+    their class ids (`pool`: the row shapes pooled, as the reader gets them; else the detector alone)."""
+    import cv2  # noqa: PLC0415
 
-    tensor, transform = prepare(bgr, model.info.imgsz)
-    found = postprocess(
-        model.run(tensor), end2end=model.info.end2end, conf=conf, iou=0.7, max_det=300, pooled=pooled
-    )
-    return unletterbox(found.boxes, transform, bgr.shape[:2]), found.class_ids
+    from invoice_core import Options, read_document  # noqa: PLC0415 - serving's own path
+
+    png = cv2.imencode(".png", bgr)[1].tobytes()  # lossless: the same pixels reach the detector
+    result = read_document(png, model, Options(conf=conf, values=False, pool_rows=pool), kind="image")
+    found = result.pages[0].detections
+    return found.boxes, found.class_ids
 
 
 def _verdict(boxes: Any, class_ids: Any, true: Any, cls: int, key_ids: set[int]) -> str:
@@ -177,7 +127,7 @@ def factors(onnx_model: Path, pages: int, *, conf: float = 0.25) -> dict[str, di
     import numpy as np  # noqa: PLC0415
 
     from devkit.synth import families, render_invoice  # noqa: PLC0415
-    from invoice_core.model import load_model  # noqa: PLC0415
+    from invoice_core.detect.model import load_model  # noqa: PLC0415
 
     model = load_model(onnx_model, intra_op_threads=1)
     ids = {name: i for i, name in enumerate(model.info.names)}
@@ -264,7 +214,7 @@ def _proposal_table(result: dict[str, Any]) -> str:
         rows.append(f"| {name} | " + " | ".join(cells) + " |")
     return f"""
 What the reader gets (serving's own pre/post-processing as the reader gets it: conf 0.25, the two
-dates pooled into one date-row proposal, `invoice_core.postprocess`): the share of true key-field
+dates pooled into one date-row proposal, `invoice_core.detect.postprocess`): the share of true key-field
 boxes with a detection of the same class at IoU >= 0.5, and that share plus those where a
 detection of any key class covers at least half of the true box (the reader reads there, and
 the label words beside the value decide the field, and name a date row).
@@ -336,11 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", type=int, default=120)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--out", type=Path, default=DEMO, help="where families.json and the card go")
-    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.worker:
-        _worker(*args.worker)
-        return 0
     metrics = (
         json.loads((args.out / "metrics.json").read_text()) if (args.out / "metrics.json").is_file() else {}
     )

@@ -1,16 +1,8 @@
-"""The invoice fields the detector learns. Order is the class id; it is part of the model contract."""
+"""The invoice fields the detector learns: the field registry's classes, in class-id order (part of
+the model contract; `invoice_contracts.fields` is their one home)."""
 
 from __future__ import annotations
 
-CLASS_NAMES: tuple[str, ...] = (
-    "invoice_number",
-    "invoice_date",
-    "due_date",
-    "supplier",
-    "customer_address",
-    "line_items",
-    "subtotal",
-    "vat",
-    "total_amount",
-    "payment_reference",
-)
+from invoice_contracts.fields import CLASS_NAMES
+
+__all__ = ["CLASS_NAMES"]

@@ -29,7 +29,7 @@ import pytest
 
 from devkit.local_api import LocalApi
 from devkit.stand_in import StandIn
-from invoice_core.model import load_model
+from invoice_core.detect.model import load_model
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("pillow_unpatched")]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from invoice_core.words import Box, Region, Word
+from invoice_core.read.words import Box, Region, Word
 
 CHAR_W = 9.0
 HEIGHT = 20.0

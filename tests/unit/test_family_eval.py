@@ -13,9 +13,11 @@ import pytest
 from devkit import family_eval, synth
 from devkit.synth import families
 from devkit.synth.render import FieldBox
-from invoice_core import model as model_module
-from invoice_core import postprocess as post_module
-from invoice_core import preprocess as pre_module
+from invoice_core import front
+from invoice_core.detect import model as model_module
+from invoice_core.detect.analyse import Analysis, Page
+from invoice_core.detect.decode import DecodedImage
+from invoice_core.detect.postprocess import Detections
 
 pytestmark = pytest.mark.unit
 
@@ -41,22 +43,25 @@ def test_right_near_and_missed_are_told_apart(tmp_path: Path, monkeypatch: pytes
         "2 0.5 0.5 0.8 0.1\n"  # due_date: y 90-110
         "3 0.5 0.9 0.8 0.1\n",  # supplier: not a key class, not counted
     )
-    found = SimpleNamespace(
+    found = Detections(
         boxes=np.array([[10, 10, 90, 30], [10, 50, 90, 70]], dtype=np.float32),
+        scores=np.array([0.9, 0.8], dtype=np.float32),
         class_ids=np.array([0, 2]),  # the number right; the invoice date's row proposed as due_date
     )
-    fake = SimpleNamespace(
-        info=SimpleNamespace(imgsz=(200, 100), end2end=False, names=tuple(NAMES)), run=lambda t: t
-    )
-    asked: list[dict[str, Any]] = []
+    fake = SimpleNamespace(info=SimpleNamespace(imgsz=(200, 100), end2end=False, names=tuple(NAMES)))
+    asked: list[Any] = []
+
+    def analyse(document: Any, model: Any, limits: Any) -> Analysis:  # the detector, stubbed
+        asked.append(document)
+        image = DecodedImage(np.zeros((200, 100, 3), np.uint8), 100, 200, "png")
+        return Analysis(model=model, kind="image", pages=[Page(image, found)], conf=document.conf)
+
     monkeypatch.setattr(model_module, "load_model", lambda *a, **k: fake)
-    monkeypatch.setattr(pre_module, "prepare", lambda bgr, size: (bgr, None))
-    monkeypatch.setattr(pre_module, "unletterbox", lambda boxes, t, shape: boxes)
-    monkeypatch.setattr(post_module, "postprocess", lambda *a, **k: (asked.append(k), found)[1])
+    monkeypatch.setattr(front, "analyse", analyse)
 
     counts: dict[str, Any] = family_eval.proposals(tmp_path / "model.onnx", data)
 
-    assert asked[0]["pooled"] == (frozenset({1, 2}),)  # the dates pooled, as serving's reader gets them
+    assert asked[0].pools == (("invoice_date", "due_date"),)  # pooled, as serving's reader gets them
 
     assert counts["invoice_number"] == {"right": 1, "near": 0, "missed": 0}
     assert counts["invoice_date"] == {"right": 0, "near": 1, "missed": 0}  # the reader still reads it

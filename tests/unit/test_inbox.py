@@ -24,9 +24,9 @@ from moto import mock_aws
 
 from bench import samples
 from devkit.synth.pdf import born_digital_invoice
-from inbox import worker as worker_module
 from inbox.messages import NotAnObjectEvent, parse_body
 from inbox.worker import key_field_summary
+from invoice_core.read import values as reader
 
 pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("pillow_unpatched")]
 
@@ -334,7 +334,7 @@ def test_a_key_field_the_reader_flags_sends_the_invoice_to_review(
         "needs_review": ["subtotal", "vat", "total_amount"],
         "read": {"sources": ["pdf_text"], "words": 1},
     }
-    monkeypatch.setattr(worker_module, "read_fields", lambda *_a, **_k: json.loads(json.dumps(answer)))
+    monkeypatch.setattr(reader, "read_values", lambda *_a, **_k: json.loads(json.dumps(answer)))
     pdf, _ = born_digital_invoice(2028, layout="meta_right")
     assert _run(reading_stack, _batch(api_event, reading_stack.put("inbox/f.pdf", pdf)))[0] == []
     (item,) = reading_stack.items()

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from invoice_core.annotate import ValueTag, draw_values, sheet, value_tags
-from invoice_core.postprocess import Detections
+from invoice_core.detect.postprocess import Detections
+from invoice_core.respond.draw import ValueTag, draw_values, sheet, value_tags
 
 pytestmark = pytest.mark.unit
 

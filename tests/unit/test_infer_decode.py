@@ -11,8 +11,8 @@ import pytest
 from PIL import Image, ImageOps
 
 from bench import guards, samples
-from invoice_core import decode
-from invoice_core.decode import decode_image, read_header
+from invoice_core.detect import decode
+from invoice_core.detect.decode import decode_image, read_header
 from invoice_core.errors import EmptyInput, TooManyPixels, UndecodableInput, UnsupportedInput
 
 pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("pillow_unpatched")]

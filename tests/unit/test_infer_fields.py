@@ -19,8 +19,9 @@ import pytest
 
 from bench.make_events import BOUNDARY
 from devkit.synth.pdf import born_digital_invoice
-from invoice_core import extract, ocr
-from invoice_core.answer import Answer
+from invoice_core.read import ocr
+from invoice_core.read import values as reader
+from invoice_core.respond.schema import Answer
 from serving.settings import Settings
 
 pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("pillow_unpatched")]
@@ -55,7 +56,7 @@ def no_reading(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """Counts calls of the reader and of the OCR engine's construction (a detections-only answer
     must make none)."""
     calls = {"read_fields": 0, "ocr_engine": 0}
-    real_read, real_init = extract.read_fields, ocr.OcrEngine.__init__
+    real_read, real_init = reader.read_values, ocr.OcrEngine.__init__
 
     def read_fields(*args: Any, **kwargs: Any) -> Any:
         calls["read_fields"] += 1
@@ -65,7 +66,7 @@ def no_reading(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
         calls["ocr_engine"] += 1
         real_init(self, *args, **kwargs)
 
-    monkeypatch.setattr(extract, "read_fields", read_fields)
+    monkeypatch.setattr(reader, "read_values", read_fields)
     monkeypatch.setattr(ocr.OcrEngine, "__init__", engine_init)
     monkeypatch.setattr(ocr, "get_engine", lambda **_: pytest.fail("an OCR engine was asked for"))
     return calls
@@ -195,15 +196,13 @@ def test_a_bad_fields_value_is_a_422_in_the_query_and_the_body(
 def test_items_asks_for_a_scans_line_items_and_a_bad_value_is_a_422(
     handler: ModuleType, api_event: Callable[..., dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from invoice_core import extract  # noqa: PLC0415
-
     policies: list[Any] = []
 
     def spy(*args: Any, **kwargs: Any) -> Any:  # no OCR: only which policy the handler asks for
         policies.append(kwargs.get("policy"))
         return {"fields": {}, "checks": {}, "needs_review": [], "read": {"sources": ["ocr"]}}
 
-    monkeypatch.setattr(extract, "read_fields", spy)
+    monkeypatch.setattr(reader, "read_values", spy)
     _answer(handler, api_event("infer_jpeg"))
     _answer(handler, api_event("infer_jpeg", items="1"))
     assert [p.ocr_line_items for p in policies] == [False, True]

@@ -17,6 +17,7 @@ from apiedge.errors import Conflict, UpstreamUnavailable
 from bench import samples
 from bench.guards import count_lie, huge_pages, operator_bomb
 from devkit.local_api import build_event
+from invoice_core.detect.pdf import RenderBudget, render_pdf
 from invoice_core.errors import (
     InputTooLarge,
     InvalidOption,
@@ -24,7 +25,6 @@ from invoice_core.errors import (
     TooManyPixels,
     UndecodableInput,
 )
-from invoice_core.pdf import RenderBudget, render_pdf
 from serving.errors import BadRequest, ForbiddenSource, PayloadTooLarge, SourceNotFound, UnsupportedMediaType
 from serving.inputs import prefers_jpeg, read_request
 from serving.schemas import parse_options

@@ -13,11 +13,12 @@ from moto import mock_aws
 from pydantic import ValidationError
 
 from bench import samples
-from invoice_core.decode import decode_image
+from invoice_contracts.fields import CLASS_NAMES
+from invoice_core.detect.decode import decode_image
+from invoice_core.detect.model import ModelHolder, load_configured, load_model
+from invoice_core.detect.preprocess import prepare
 from invoice_core.errors import ModelUnavailable
-from invoice_core.model import ModelHolder, load_configured, load_model
-from invoice_core.pipeline import analyse
-from invoice_core.preprocess import prepare
+from invoice_core.front import read_document
 from serving.inputs import InferInput
 from serving.schemas import InferOptions
 from serving.settings import Settings
@@ -66,7 +67,7 @@ def test_dev_models_raw_and_end_to_end(serving_model_e2e, tmp_path):
 @pytest.mark.parametrize(
     ("changes", "check"),
     [
-        ({"names": "['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j']"}, lambda i: i.names[9] == "j"),
+        ({"names": repr(list(reversed(CLASS_NAMES)))}, lambda i: i.names[9] == CLASS_NAMES[0]),  # list form
         ({"imgsz": None}, lambda i: i.imgsz == (640, 480)),  # from the static input shape
         ({"end2end": None}, lambda i: i.end2end is True),  # from the [1, 300, 6] output
         ({"version": None, "model_name": None}, lambda i: len(i.version) == 12),  # file digest
@@ -85,11 +86,12 @@ def test_metadata_variants(serving_model_e2e, tmp_path, changes, check):
         {"names": "{0: 'a'"},  # malformed literal
         {"names": None},
         {"end2end": "False"},  # contradicts the [1, 300, 6] output
-        {"names": "['only', 'three', 'names']", "end2end": None},  # e2e has no class count to check; raw does
+        {"names": "['invoice_number', 'due_date', 'vat']", "end2end": None},  # e2e: no class count; raw does
+        {"names": repr(["logo", *CLASS_NAMES[1:]])},  # a class the field registry does not know
     ],
 )
 def test_broken_metadata_is_refused(serving_model_e2e, serving_model, tmp_path, changes):
-    source = serving_model if "only" in str(changes.get("names")) else serving_model_e2e
+    source = serving_model if "'vat'" in str(changes.get("names")) else serving_model_e2e
     if source == serving_model and load_model(serving_model, intra_op_threads=1).info.end2end:
         pytest.skip("the shipped model has the end-to-end head")
     with pytest.raises(ModelUnavailable):
@@ -108,7 +110,9 @@ def test_both_heads_serve_a_page(serving_model, serving_model_e2e):
     request = InferInput(data, "image", "body", InferOptions(conf=0.02, max_det=40))
     settings = Settings()
     for path in (serving_model, serving_model_e2e):
-        analysis = analyse(request.document(), load_model(path, intra_op_threads=1), settings.limits)
+        model = load_model(path, intra_op_threads=1)
+        options = request.core_options(read_default=False)
+        analysis = read_document(request.data, model, options, kind=request.kind, limits=settings.limits)
         page = analysis.pages[0]
         boxes = page.detections.boxes
         assert 0 < len(page.detections) <= 40

@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from bench import samples
-from invoice_core.model import load_model
-from invoice_core.pipeline import analyse, to_json
+from invoice_core.detect.model import load_model
+from invoice_core.front import read_document
+from invoice_core.respond.render import render_json
 from serving.inputs import InferInput
 from serving.schemas import InferOptions
 from serving.settings import Settings
@@ -93,7 +94,9 @@ def test_served_detections_match_ultralytics_predict(serving_model, pages):
     served = []
     for path in pages:
         request = InferInput(path.read_bytes(), "image", "body", InferOptions(conf=conf))
-        served.append(to_json(analyse(request.document(), model, settings.limits))["detections"])
+        options = request.core_options(read_default=False)  # the detector's own answer
+        result = read_document(request.data, model, options, kind=request.kind, limits=settings.limits)
+        served.append(render_json(result)["detections"])
     reference = _ultralytics(weights, pages, imgsz=model.info.imgsz, conf=conf, end2end=model.info.end2end)
 
     compared = 0

@@ -9,10 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
-from invoice_core import annotate
+from invoice_core.detect.postprocess import Detections, pooled_ids, postprocess, resolve_classes
+from invoice_core.detect.preprocess import letterbox, prepare, to_tensor, unletterbox
 from invoice_core.errors import InvalidOption
-from invoice_core.postprocess import Detections, pooled_ids, postprocess, resolve_classes
-from invoice_core.preprocess import letterbox, prepare, to_tensor, unletterbox
+from invoice_core.respond import draw as annotate
 
 pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("pillow_unpatched")]
 

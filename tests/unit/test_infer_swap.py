@@ -30,7 +30,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from moto import mock_aws
 
-from invoice_core.model import ModelHolder, load_model
+from invoice_core.detect.model import ModelHolder, load_model
 from serving.errors import PointerMissing, PointerUnreadable
 from serving.pointer import BAKED_IN, PointerReader, ssm_provider
 from serving.runtime import pointer_model_loader

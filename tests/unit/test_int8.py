@@ -18,8 +18,8 @@ import pytest
 from aws_lambda_powertools import Metrics, Tracer
 
 from bench import samples
-from invoice_core.model import load_model
-from invoice_core.preprocess import prepare
+from invoice_core.detect.model import load_model
+from invoice_core.detect.preprocess import prepare
 from serving.runtime import baked_in_path, load_models
 from serving.settings import Settings
 from yolo_train import quantize

@@ -22,9 +22,9 @@ import pytest
 
 from bench import samples
 from bench.int8 import PARITY_CONFIDENT, PARITY_IOU, PARITY_SCORE_TOLERANCE, box_iou
-from invoice_core.model import LoadedModel, load_model
-from invoice_core.postprocess import Detections, postprocess
-from invoice_core.preprocess import prepare
+from invoice_core.detect.model import LoadedModel, load_model
+from invoice_core.detect.postprocess import Detections, postprocess
+from invoice_core.detect.preprocess import prepare
 
 pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("pillow_unpatched")]
 

@@ -1,4 +1,4 @@
-"""OCR of scanned pages (invoice_core.ocr): known text on drawn pages, regions, page pixels, offline."""
+"""OCR of scanned pages (invoice_core.read.ocr): known text on drawn pages, regions, page pixels, offline."""
 
 from __future__ import annotations
 
@@ -20,9 +20,10 @@ from PIL import Image, ImageDraw, ImageFont
 from rapidocr.utils.download_file import DownloadFile
 
 from devkit.synth import render_invoice
-from invoice_core import ocr
-from invoice_core.ocr import Context, OcrEngine, TextLine, read_page, read_regions, windows
-from invoice_core.words import Box
+from invoice_core.knobs import OcrWindow
+from invoice_core.read import ocr
+from invoice_core.read.ocr import OcrEngine, TextLine, ocr_page, ocr_windows, windows
+from invoice_core.read.words import Box
 
 FONT = Path(__import__("matplotlib").get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
 WIDTH, HEIGHT = 1240, 1754  # A4 at 150 DPI
@@ -60,7 +61,7 @@ def drawn() -> tuple[np.ndarray, dict[str, Box]]:
 
 @pytest.fixture(scope="module")
 def page_words(engine: OcrEngine, drawn: tuple[np.ndarray, dict[str, Box]]) -> list:
-    return read_page(drawn[0], page=2, engine=engine)
+    return ocr_page(drawn[0], page=2, engine=engine)
 
 
 def _near(a: Box, b: Box, tol: float) -> bool:
@@ -100,7 +101,7 @@ def test_regions_read_around_the_boxes_in_page_pixels(
     bgr, ink = drawn
     value = ink["Att betala: 1 234,50 €"]
     detection = Box(value.x1 + 150, value.y1, value.x2, value.y2)  # the amount only, not its label
-    words = read_regions(bgr, [detection], page=2, engine=engine)
+    words = ocr_windows(bgr, [detection], page=2, engine=engine)
     texts = [w.text for w in words]
     assert "234,50" in texts
     assert "betala:" in texts  # the label to the left came in with the context margin
@@ -117,7 +118,7 @@ def test_regions_on_a_synthetic_invoice(engine: OcrEngine) -> None:
     page = render_invoice(0, width=WIDTH, height=HEIGHT, scanned=False)
     bgr = cv2.cvtColor(np.asarray(page.image.convert("RGB")), cv2.COLOR_RGB2BGR)
     boxes = {b.name: Box(b.x1, b.y1, b.x2, b.y2) for b in page.boxes}
-    words = read_regions(bgr, list(boxes.values()), page=1, engine=engine)
+    words = ocr_windows(bgr, list(boxes.values()), page=1, engine=engine)
     total = boxes["total_amount"]
     in_total = [w.text for w in words if total.contains_centre(w.box)]
     assert any(re.fullmatch(r"-?[\d.,\s]*\d[.,]\d{2}", t) for t in in_total), in_total
@@ -126,12 +127,12 @@ def test_regions_on_a_synthetic_invoice(engine: OcrEngine) -> None:
 
 
 def test_windows_widen_clip_and_merge() -> None:
-    ctx = Context(left=0.1, up=0.1, right=0.0, down=0.0)
+    ctx = OcrWindow(left=0.1, up=0.1, right=0.0, down=0.0)
     assert windows([(500, 500, 600, 520)], 1000, 1000, ctx) == [(400, 400, 600, 520)]
     assert windows([(20, 30, 60, 40)], 1000, 1000, ctx) == [(0, 0, 60, 40)]  # clipped at the page
     merged = windows([(500, 500, 600, 520), (550, 560, 650, 580), (100, 900, 150, 950)], 1000, 1000, ctx)
     assert merged == [(0, 800, 150, 950), (400, 400, 650, 580)]
-    assert windows([(5, 5, 5, 5)], 10, 10, Context(0, 0, 0, 0)) == []  # no area
+    assert windows([(5, 5, 5, 5)], 10, 10, OcrWindow(0, 0, 0, 0)) == []  # no area
 
 
 class _FakeEngine:
@@ -148,24 +149,24 @@ class _FakeEngine:
 
 def test_words_cut_by_a_window_edge_are_dropped_unless_on_a_box() -> None:
     page = np.full((1000, 1000, 3), 255, np.uint8)
-    ctx = Context(left=0.1, up=0.0, right=0.0, down=0.0, whole_page_share=1.0)
+    ctx = OcrWindow(left=0.1, up=0.0, right=0.0, down=0.0, whole_page_share=1.0)
     # window (400, 500, 600, 520): a word from its left edge (cut) and one inside
     cut = TextLine("turanr:", Box(0, 2, 40, 18), 0.9, ())
     inside = TextLine("10423", Box(120, 2, 190, 18), 0.99, ())
     fake = _FakeEngine([cut, inside])
-    words = read_regions(page, [(500, 500, 600, 520)], context=ctx, engine=fake)  # type: ignore[arg-type]
+    words = ocr_windows(page, [(500, 500, 600, 520)], window=ctx, engine=fake)  # type: ignore[arg-type]
     assert [w.text for w in words] == ["10423"]
     assert words[0].box == Box(520, 502, 590, 518)  # shifted into page pixels
     # a word at the edge that overlaps the detection itself is kept (a long value, cut or not)
     fake = _FakeEngine([TextLine("SE45500000000583", Box(0, 2, 200, 18), 0.9, ())])
-    words = read_regions(page, [(400, 500, 600, 520)], context=ctx, engine=fake)  # type: ignore[arg-type]
+    words = ocr_windows(page, [(400, 500, 600, 520)], window=ctx, engine=fake)  # type: ignore[arg-type]
     assert [w.text for w in words] == ["SE45500000000583"]
 
 
 def test_windows_covering_most_of_the_page_read_it_once() -> None:
     page = np.full((100, 100, 3), 255, np.uint8)
     fake = _FakeEngine([])
-    read_regions(page, [(10, 10, 90, 90)], context=Context(0, 0, 0, 0, whole_page_share=0.5), engine=fake)  # type: ignore[arg-type]
+    ocr_windows(page, [(10, 10, 90, 90)], window=OcrWindow(0, 0, 0, 0, whole_page_share=0.5), engine=fake)  # type: ignore[arg-type]
     assert fake.crops == [(100, 100)]
 
 
@@ -205,7 +206,7 @@ def test_models_come_from_the_wheel_and_nothing_is_fetched(monkeypatch: pytest.M
         assert Path(str(getattr(fresh._engine.cfg, section).model_path)) == path  # what rapidocr loads
     bgr, ink = _drawn_page()
     box = ink["Fakturanr: 10423"]
-    words = read_regions(bgr, [box], engine=fresh, context=Context(0.02, 0.01, 0.01, 0.01))
+    words = ocr_windows(bgr, [box], engine=fresh, window=OcrWindow(0.02, 0.01, 0.01, 0.01))
     assert [w.text for w in words][-1] == "10423"
     assert fresh.init_s > 0
 
@@ -267,7 +268,7 @@ class Forbid(importlib.abc.MetaPathFinder):
 
 sys.meta_path.insert(0, Forbid())
 import numpy as np
-from invoice_core import ocr
+from invoice_core.read import ocr
 print(len(ocr.get_engine().lines(np.full((60, 200, 3), 255, np.uint8))))
 """
 

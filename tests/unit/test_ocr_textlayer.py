@@ -1,4 +1,4 @@
-"""Born-digital PDFs (invoice_core.textlayer) and the text-or-OCR choice per page (invoice_core.reading)."""
+"""Born-digital PDFs (invoice_core.read.textlayer) and the text-or-OCR choice per page (read.pagewords)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from bench.samples import invoice_page
 from bench.samples import pdf as image_pdf
 from devkit.synth.pdf import text_op as _text
 from devkit.synth.pdf import write_pdf as _pdf
-from invoice_core.ocr import TextLine
-from invoice_core.reading import ReadPolicy, read_page_words
-from invoice_core.textlayer import TextLayer, TextPolicy, read_text_layer, read_text_layers, usable
-from invoice_core.words import Box, Word
+from invoice_core.knobs import ReadPolicy, TextPolicy
+from invoice_core.read.ocr import TextLine
+from invoice_core.read.pagewords import page_words
+from invoice_core.read.textlayer import TextLayer, read_text_layer, read_text_layers, usable
+from invoice_core.read.words import Box, Word
 
 SCALE = 150 / 72  # 150 DPI
 A4 = (595.0, 842.0)  # points
@@ -137,7 +138,7 @@ class _Engine:
 def test_a_page_with_text_is_read_from_its_text_layer_without_ocr() -> None:
     layer = read_text_layer(_pdf([INVOICE]), 0, scale=SCALE)
     engine = _Engine()
-    got = read_page_words(None, page=1, regions=[(0, 0, 10, 10)], text_layer=layer, engine=engine)  # type: ignore[arg-type]
+    got = page_words(None, page=1, regions=[(0, 0, 10, 10)], text_layer=layer, engine=engine)  # type: ignore[arg-type]
     assert got.source == "pdf_text" and engine.calls == []
     assert "Förfallodatum:" in [w.text for w in got.words]
 
@@ -146,24 +147,24 @@ def test_a_scanned_page_is_ocred_around_its_regions_or_whole() -> None:
     page = invoice_page(0)
     layer = read_text_layer(image_pdf([page]), 0, scale=SCALE)
     engine = _Engine()
-    got = read_page_words(page, page=1, regions=[(600, 600, 700, 640)], text_layer=layer, engine=engine)  # type: ignore[arg-type]
+    got = page_words(page, page=1, regions=[(600, 600, 700, 640)], text_layer=layer, engine=engine)  # type: ignore[arg-type]
     assert got.source == "ocr" and len(engine.calls) == 1 and engine.calls[0] != page.shape[:2]
     assert [w.text for w in got.words] == ["10423"]
     engine.calls.clear()
-    whole = read_page_words(page, page=3, regions=[], engine=engine)  # type: ignore[arg-type]
+    whole = page_words(page, page=3, regions=[], engine=engine)  # type: ignore[arg-type]
     assert engine.calls == [page.shape[:2]] and whole.words[0].page == 3
     engine.calls.clear()
-    none = read_page_words(page, page=1, policy=ReadPolicy(whole_page_without_regions=False), engine=engine)  # type: ignore[arg-type]
+    none = page_words(page, page=1, policy=ReadPolicy(whole_page_without_regions=False), engine=engine)  # type: ignore[arg-type]
     assert none.words == [] and engine.calls == []
     with pytest.raises(ValueError, match="no image"):
-        read_page_words(None, page=1, text_layer=layer)
+        page_words(None, page=1, text_layer=layer)
 
 
 def test_a_smaller_image_is_mapped_back_to_page_pixels() -> None:
     page = invoice_page(0)
     half = np.ascontiguousarray(page[::2, ::2])
     engine = _Engine()
-    got = read_page_words(half, page=1, image_scale=(2.0, 2.0), engine=engine)  # type: ignore[arg-type]
+    got = page_words(half, page=1, image_scale=(2.0, 2.0), engine=engine)  # type: ignore[arg-type]
     assert got.words == [Word("10423", Box(80, 80, 180, 120), 1, 0.97, "ocr")]
 
 

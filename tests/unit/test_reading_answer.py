@@ -1,4 +1,4 @@
-"""The answer's schema (pydantic models of invoice_core.answer) and line items."""
+"""The answer's schema (pydantic models of invoice_core.respond.schema) and line items."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pytest
 from pydantic import ValidationError
 from reading_layout import page
 
-from invoice_core.answer import Answer
-from invoice_core.fields import read_invoice, regions_from
-from invoice_core.items import read_items
-from invoice_core.words import Box, Region, Word
+from invoice_core.read.decide import read_invoice
+from invoice_core.read.items import read_items
+from invoice_core.read.words import Box, Region, Word, regions_from
+from invoice_core.respond.schema import Answer
 
 FULL_SV = [
     [(60, "Nordic Supplies AB"), (600, "FAKTURA")],

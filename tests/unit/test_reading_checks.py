@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from invoice_core import checks
+from invoice_core.read import checks
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,9 @@
-"""How `read_fields` reads a scan: windows around the detections, the whole page when the detector
+"""How `read_values` reads a scan: windows around the detections, the whole page when the detector
 did not propose every key row or a key field is still missing, and the table blanked unless asked.
 
-`read_page_words` is replaced by a fake that answers a window read with only what a window around
+`page_words` is replaced by a fake that answers a window read with only what a window around
 the total would hold, and a whole-page read with every line, so the tests see when and how often
-`read_fields` reads what, and that the answer is decided again on the whole page's words.
+`read_values` reads what, and that the answer is decided again on the whole page's words.
 """
 
 from __future__ import annotations
@@ -15,11 +15,15 @@ import numpy as np
 import pytest
 from reading_layout import page
 
-from invoice_core import extract
-from invoice_core.decode import DecodedImage
-from invoice_core.pipeline import Analysis, Page, to_json
-from invoice_core.postprocess import Detections
-from invoice_core.reading import PageWords, ReadPolicy
+from invoice_core.detect.analyse import Analysis, Page
+from invoice_core.detect.decode import DecodedImage
+from invoice_core.detect.postprocess import Detections
+from invoice_core.front import Result
+from invoice_core.knobs import ReadPolicy
+from invoice_core.read import values as reader
+from invoice_core.read.pagewords import PageWords
+from invoice_core.read.pooling import name_rows
+from invoice_core.respond.render import render_json
 
 pytestmark = pytest.mark.unit
 
@@ -65,7 +69,7 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str, Any]]:
         calls.append((page, kind, image))
         return PageWords(page, "ocr", _words(TOTAL_ONLY if kind == "windows" else WHOLE, page), 0.0)
 
-    monkeypatch.setattr(extract, "read_page_words", fake)
+    monkeypatch.setattr(reader, "page_words", fake)
     return calls
 
 
@@ -73,8 +77,17 @@ def _words(lines: list[Any], number: int) -> list[Any]:
     return page(lines, page_no=number)
 
 
-def _read(analysis: Any, policy: ReadPolicy = extract.SERVING) -> dict[str, Any]:
-    return extract.read_fields(analysis, SimpleNamespace(kind="image"), pdf_dpi=150, policy=policy)
+def _read(analysis: Any, policy: ReadPolicy = ReadPolicy()) -> dict[str, Any]:
+    """What the front door does after detecting: read the values, then let them name the rows."""
+    answer = reader.read_values(analysis, b"", pdf_dpi=150, policy=policy)
+    analysis.pages = name_rows(analysis.pages, answer["fields"], NAMES, conf=analysis.conf)
+    return answer
+
+
+def to_json(analysis: Any) -> dict[str, Any]:
+    return render_json(
+        Result(analysis.model, analysis.kind, analysis.pages, analysis.conf, analysis.timings_ms)
+    )
 
 
 def test_a_page_whose_key_rows_the_detector_missed_is_read_whole_at_once(reads: list) -> None:
@@ -102,7 +115,8 @@ def test_no_whole_page_read_when_the_policy_allows_none(reads: list) -> None:
 
 def test_whole_page_reads_stop_at_the_budget(reads: list, monkeypatch: pytest.MonkeyPatch) -> None:
     # Pages that still lack a key field after a whole read: at most fallback_pages pages in all.
-    monkeypatch.setattr(extract, "KEY_FIELDS", (*extract.KEY_FIELDS, "never_printed"))
+    keys = (*reader.key_fields(), "never_printed")
+    monkeypatch.setattr(reader, "key_fields", lambda: keys)
     _read(_analysis(4, ALL_KEY_ROWS))
     assert [(p, k) for p, k, _ in reads if k == "whole"] == [(1, "whole"), (2, "whole")]
     assert len([k for _, k, _ in reads if k == "windows"]) == 4

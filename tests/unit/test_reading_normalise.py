@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from invoice_core.normalise import (
+from invoice_core.read.normalise import (
     currency_code,
     parse_alnum,
     parse_amount,

@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 from reading_layout import page, region_around
 
-from invoice_core.fields import read_invoice
-from invoice_core.words import Box, Region, Word
+from invoice_core.read.decide import read_invoice
+from invoice_core.read.words import Box, Region, Word
 
 # A Swedish invoice header with every look-alike next to the real fields, values 250 px right of labels.
 LOOKALIKES_SV = [
@@ -620,7 +620,7 @@ def test_a_label_run_into_its_value_in_a_text_layer_is_still_a_label() -> None:
 
 def test_a_label_inside_a_word_is_not_glued() -> None:
     # case joints only: "iPhone 12" is no phone label, "Momsfri" no VAT, "Datumet" no date
-    from invoice_core.lexicon import find_labels  # noqa: PLC0415
+    from invoice_core.read.lexicon import find_labels  # noqa: PLC0415
 
     assert find_labels("iPhone 12") == ()
     assert find_labels("Momsfri 0,00") == ()

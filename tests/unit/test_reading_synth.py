@@ -16,9 +16,9 @@ import pytest
 from devkit.synth.compose import compose
 from devkit.synth.content import Invoice, make_invoice
 from devkit.synth.fields import CLASS_NAMES
-from invoice_core.answer import Answer
-from invoice_core.fields import read_invoice
-from invoice_core.words import Box, Region, Word
+from invoice_core.read.decide import read_invoice
+from invoice_core.read.words import Box, Region, Word
+from invoice_core.respond.schema import Answer
 
 SEEDS = range(40)
 _EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]

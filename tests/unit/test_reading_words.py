@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from reading_layout import page
 
-from invoice_core.words import Box, Region, Word, lines_of
+from invoice_core.read.words import Box, Region, Word, lines_of
 
 
 def test_words_on_one_baseline_form_one_line_even_with_jitter() -> None:

@@ -256,7 +256,7 @@ def test_check_digits_are_valid() -> None:
 
 def test_check_digits_pass_the_readers_checks() -> None:
     """The reader's own checks (functions/infer/invoice_core/checks.py) accept generated numbers."""
-    checks = pytest.importorskip("invoice_core.checks")
+    checks = pytest.importorskip("invoice_core.read.checks")
     for seed in range(60):
         b = make_invoice(random.Random(seed), policy="any").bank
         assert checks.bankgiro(b["bankgiro"]) and checks.plusgiro(b["plusgiro"])

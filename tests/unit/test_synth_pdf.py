@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from devkit.synth.pdf import PAGE_PX, born_digital_invoice, fit_stretch
-from invoice_core.textlayer import read_text_layer
+from invoice_core.read.textlayer import read_text_layer
 
 SCALE = PAGE_PX[0] / 595.0  # page pixels per point, as the renderer lays out A4
 

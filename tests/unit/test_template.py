@@ -435,6 +435,8 @@ def test_the_image_copies_every_package_of_the_inference_code() -> None:
     assert packages == ["inbox", "invoice_core", "serving"]
     for package in packages:
         assert f"COPY functions/infer/{package} ${{LAMBDA_TASK_ROOT}}/{package}" in dockerfile
+    for package in sorted(p.parent.name for p in (ROOT / "functions" / "common").glob("*/__init__.py")):
+        assert f"COPY functions/common/{package} ${{LAMBDA_TASK_ROOT}}/{package}" in dockerfile
     worker = RESOURCES["ProcessInvoiceFunction"]
     assert worker["Metadata"]["Dockerfile"] == RESOURCES["InferFunction"]["Metadata"]["Dockerfile"]
     assert worker["Properties"]["ImageConfig"]["Command"] == ["inbox.handler.lambda_handler"]

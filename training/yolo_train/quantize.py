@@ -19,7 +19,7 @@ What is quantised, and why:
   Calibrating 32 pages at 640x480 took 16 s and 0.9 GB peak RSS here; the same pages give the
   same file (checked: identical scales).
 - Calibration tensors are letterboxed exactly as serving does (`letterbox_tensor` mirrors
-  `invoice_core.preprocess.prepare`; a unit test checks they are equal), so the activation ranges
+  `invoice_core.detect.preprocess.prepare`; a unit test checks they are equal), so the activation ranges
   are the ones serving produces.
 
 onnxruntime and onnx are imported here only; Ultralytics and torch are not needed.
@@ -67,7 +67,7 @@ def int8_path(fp32: Path) -> Path:
 def letterbox_tensor(bgr: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
     """BGR uint8 page -> 1 x 3 x H x W float32 RGB in [0, 1], letterboxed into `size_hw` = (h, w).
 
-    The same arithmetic as serving's `invoice_core.preprocess.prepare` (which is not shipped to
+    The same arithmetic as serving's `invoice_core.detect.preprocess.prepare` (which is not shipped to
     SageMaker): aspect-preserving bilinear resize, grey 114 padding split like Ultralytics.
     """
     src_h, src_w = bgr.shape[:2]

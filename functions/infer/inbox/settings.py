@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from invoice_contracts import fields as registry
 from serving.settings import Settings
 
 
@@ -16,8 +17,6 @@ class InboxSettings(Settings):
     results_prefix: str = Field("results/", alias="RESULTS_PREFIX")
     event_bus: str = Field("default", min_length=1, alias="EVENT_BUS_NAME")
     event_source: str = Field("invoice-yolo.inbox", min_length=1, alias="EVENT_SOURCE")
-    # Key fields whose absence sends an invoice to review (comma-separated class names).
-    key_fields: tuple[str, ...] = Field(
-        ("invoice_number", "invoice_date", "due_date", "total_amount", "payment_reference"),
-        alias="KEY_FIELDS",
-    )
+    # Key fields whose absence sends an invoice to review (comma-separated field names); default:
+    # the field registry's key fields.
+    key_fields: tuple[str, ...] = Field(registry.key_fields(), alias="KEY_FIELDS")

@@ -21,11 +21,10 @@ from botocore.exceptions import ClientError
 from inbox.messages import ObjectRef
 from inbox.results import FINAL, InvoiceRecord, ResultStore
 from inbox.settings import InboxSettings
+from invoice_core.detect.model import LoadedModel
 from invoice_core.errors import InputRejected
-from invoice_core.extract import read_fields
-from invoice_core.model import LoadedModel
-from invoice_core.pdf import is_pdf
-from invoice_core.pipeline import Document, analyse, to_json
+from invoice_core.front import Options, read_document
+from invoice_core.respond.render import render_json
 
 logger = Logger(child=True)
 ID_HEX = 32  # 128 bits of SHA-256: the document's id, the same for the same bytes
@@ -146,16 +145,16 @@ class Worker:
             return Outcome(doc_id, "duplicate", recorded=False)
         model = self._model()
         started = time.perf_counter()
-        document = Document(data, "pdf" if is_pdf(data) else "image", for_reading=self._settings.read_fields)
+        options = Options(values=self._settings.read_fields)  # the same reader as POST /infer's default
         try:
-            analysis = analyse(document, model, self._settings.limits)
-            if self._settings.read_fields:  # the same reader as POST /infer's default answer
-                analysis.reading = read_fields(analysis, document, pdf_dpi=self._settings.pdf_dpi)
+            result = read_document(
+                data, model, options, limits=self._settings.limits, policy=self._settings.policy
+            )
         except InputRejected as exc:
             record = InvoiceRecord(doc_id, "rejected", source, model_version=model.info.version)
             record.error = {"code": exc.code, "message": exc.message[:300]}
             return self._finish(record, {"error": exc.code, "message": exc.message})
-        answer = to_json(analysis, request_ms=(time.perf_counter() - started) * 1000.0)
+        answer = render_json(result, request_ms=(time.perf_counter() - started) * 1000.0)
         fields, review = key_field_summary(answer, self._settings.key_fields)
         record = InvoiceRecord(
             doc_id,

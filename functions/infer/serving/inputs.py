@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import multipart
 
 from apiedge.http import loads_json
-from invoice_core.pdf import is_pdf
-from invoice_core.pipeline import Document
+from invoice_core.detect.pdf import is_pdf
+from invoice_core.front import Options
 from serving.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from serving.schemas import InferOptions, parse_json_request, parse_options
 
@@ -48,16 +48,15 @@ class InferInput:
     source: Literal["body", "json", "multipart", "s3"]
     options: InferOptions
 
-    def document(self, *, for_reading: bool = False) -> Document:
-        """What the core analyses (`for_reading`: the values will be read from its detections)."""
+    def core_options(self, *, read_default: bool) -> Options:
+        """What the core is asked for (`read_default`: the deployment's READ_FIELDS)."""
         opts = self.options
-        return Document(
-            self.data,
-            self.kind,
+        return Options(
             conf=opts.conf,
             max_det=opts.max_det,
             classes=opts.classes,
-            for_reading=for_reading,
+            values=opts.read_fields(read_default),
+            line_items=opts.items,
         )
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
-from invoice_core.model import LoadedModel, ModelHolder, load_configured, load_model
+from invoice_core.detect.model import LoadedModel, ModelHolder, load_configured, load_model
 from serving.settings import Settings
 from serving.storage import fetch_model, fetch_verified
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -14,8 +13,9 @@ from aws_lambda_powertools.metrics import Metrics, MetricUnit
 from pydantic import ValidationError
 
 from apiedge.http import json_object
-from invoice_core.model import LoadedModel
-from invoice_core.pipeline import Analysis, analyse, to_jpeg, to_json
+from invoice_core.detect.model import LoadedModel
+from invoice_core.front import Result, read_document
+from invoice_core.respond.render import render_jpeg, render_json
 from serving.errors import BadRequest
 from serving.inputs import prefers_jpeg, read_request
 from serving.schemas import UploadUrlRequest, describe
@@ -50,33 +50,29 @@ def infer(
             max_bytes=settings.max_object_bytes,
         ),
     )
-    reading = request.options.read_fields(settings.read_fields)
-    document = request.document(for_reading=reading)
-    analysis = analyse(document, model, settings.limits)
-    if reading:
-        from invoice_core.extract import SERVING, read_fields  # noqa: PLC0415 - OCR's imports only when read
-
-        policy = replace(SERVING, ocr_line_items=request.options.items)
-        analysis.reading = read_fields(analysis, document, pdf_dpi=settings.pdf_dpi, policy=policy)
+    options = request.core_options(read_default=settings.read_fields)
+    result = read_document(
+        request.data, model, options, kind=request.kind, limits=settings.limits, policy=settings.policy
+    )
     elapsed_ms = (time.perf_counter() - started) * 1000.0
-    _record(metrics, analysis, request.source, elapsed_ms)
+    _record(metrics, result, request.source, elapsed_ms)
     logger.info(
         "inference",
         extra={
             "source": request.source,
             "kind": request.kind,
-            "pages": len(analysis.pages),
-            "detections": analysis.detection_count,
+            "pages": len(result.pages),
+            "detections": result.detection_count,
             "model_version": model.info.version,
-            "timings_ms": {k: round(v, 2) for k, v in analysis.timings_ms.items()},
+            "timings_ms": {k: round(v, 2) for k, v in result.timings_ms.items()},
         },
     )
     headers = {"X-Model-Version": model.info.version, "Vary": "Accept"}
     if request.options.annotate or prefers_jpeg(event.headers.get("accept")):
-        image = to_jpeg(analysis, quality=settings.jpeg_quality, max_side=settings.annotated_max_side)
-        headers["X-Detections"] = str(analysis.detection_count)
+        image = render_jpeg(result, quality=settings.jpeg_quality, max_side=settings.annotated_max_side)
+        headers["X-Detections"] = str(result.detection_count)
         return Response(HTTPStatus.OK, "image/jpeg", image, headers)
-    return Response(HTTPStatus.OK, JSON, to_json(analysis, request_ms=elapsed_ms), headers)
+    return Response(HTTPStatus.OK, JSON, render_json(result, request_ms=elapsed_ms), headers)
 
 
 def upload_url(event: APIGatewayProxyEvent, *, settings: Settings, client: Any, metrics: Metrics) -> Response:
@@ -99,14 +95,14 @@ def upload_url(event: APIGatewayProxyEvent, *, settings: Settings, client: Any, 
     return Response(HTTPStatus.OK, JSON, grant)
 
 
-def _record(metrics: Metrics, analysis: Analysis, source: str, elapsed_ms: float) -> None:
-    metrics.add_dimension(name="ModelVersion", value=analysis.model.info.version)
+def _record(metrics: Metrics, result: Result, source: str, elapsed_ms: float) -> None:
+    metrics.add_dimension(name="ModelVersion", value=result.model.info.version)
     metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=elapsed_ms)
     metrics.add_metric(
-        name="InferenceTime", unit=MetricUnit.Milliseconds, value=analysis.timings_ms["inference"]
+        name="InferenceTime", unit=MetricUnit.Milliseconds, value=result.timings_ms["inference"]
     )
-    metrics.add_metric(name="Detections", unit=MetricUnit.Count, value=analysis.detection_count)
-    metrics.add_metric(name="Pages", unit=MetricUnit.Count, value=len(analysis.pages))
+    metrics.add_metric(name="Detections", unit=MetricUnit.Count, value=result.detection_count)
+    metrics.add_metric(name="Pages", unit=MetricUnit.Count, value=len(result.pages))
     metrics.add_metadata(key="source", value=source)
-    if analysis.model.info.fallback_reason:  # served, but not by the model that was asked for
+    if result.model.info.fallback_reason:  # served, but not by the model that was asked for
         metrics.add_metric(name="FallbackModelResponses", unit=MetricUnit.Count, value=1)

@@ -13,10 +13,12 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from apiedge.settings import EnvSettings
-from invoice_core.pdf import RenderBudget
-from invoice_core.pipeline import Limits
+from invoice_core.knobs import Limits, ReadPolicy, RenderBudget
 
 LAMBDA_MB_PER_VCPU = 1769  # Lambda gives one full vCPU at 1,769 MB and scales linearly
+# The core's defaults: its knobs are their one home; these fields only let a deployment change them.
+_LIMITS = Limits()
+_RENDER = RenderBudget()
 
 
 class Settings(EnvSettings):
@@ -45,29 +47,35 @@ class Settings(EnvSettings):
     max_object_bytes: int = Field(50 * 1024 * 1024, ge=1024, alias="MAX_OBJECT_BYTES")
     # ONE pixel budget per request: an image's pixels (from its header, before decoding), or the
     # rendered pixels of all PDF pages together (from the page sizes, before rendering).
-    max_pixels: int = Field(50_000_000, ge=4096, alias="MAX_PIXELS")
-    pdf_dpi: int = Field(150, ge=36, le=600, alias="PDF_DPI")  # the frame of PDF boxes; never finer
-    pdf_max_pages: int = Field(10, ge=1, le=100, alias="PDF_MAX_PAGES")
+    max_pixels: int = Field(_LIMITS.max_pixels, ge=4096, alias="MAX_PIXELS")
+    pdf_dpi: int = Field(
+        _LIMITS.pdf_dpi, ge=36, le=600, alias="PDF_DPI"
+    )  # the frame of PDF boxes; never finer
+    pdf_max_pages: int = Field(_LIMITS.pdf_max_pages, ge=1, le=100, alias="PDF_MAX_PAGES")
     # Pages are rendered with the long side at most this multiple of the model's input (0: at
     # PDF_DPI, for a later reader such as OCR that needs the detail).
-    pdf_render_multiple: float = Field(2.0, ge=0.0, le=16.0, alias="PDF_RENDER_MULTIPLE")
-    # The render child's limits (invoice_core/pdf.py): CPU seconds, wall clock, added address space.
-    pdf_render_cpu_s: int = Field(10, ge=1, le=900, alias="PDF_RENDER_CPU_S")
-    pdf_render_timeout_s: float = Field(15.0, gt=0.0, le=900.0, alias="PDF_RENDER_TIMEOUT_S")
-    pdf_render_memory_mb: int = Field(512, ge=16, le=10240, alias="PDF_RENDER_MEMORY_MB")
+    pdf_render_multiple: float = Field(
+        _LIMITS.pdf_render_multiple, ge=0.0, le=16.0, alias="PDF_RENDER_MULTIPLE"
+    )
+    # The render child's limits (invoice_core/detect/pdf.py): CPU seconds, wall clock, added address space.
+    pdf_render_cpu_s: int = Field(_RENDER.cpu_s, ge=1, le=900, alias="PDF_RENDER_CPU_S")
+    pdf_render_timeout_s: float = Field(_RENDER.wall_s, gt=0.0, le=900.0, alias="PDF_RENDER_TIMEOUT_S")
+    pdf_render_memory_mb: int = Field(_RENDER.memory_mb, ge=16, le=10240, alias="PDF_RENDER_MEMORY_MB")
     # JPEG DCT-domain downscale when the page is >= 2x the model input: faster decode, but the
     # pixels differ from Ultralytics' full decode + resize, so parity is exact only with it off.
-    reduced_decode: bool = Field(False, alias="REDUCED_DECODE")
+    reduced_decode: bool = Field(_LIMITS.reduced_decode, alias="REDUCED_DECODE")
 
     # Read the field values (text layer or OCR) unless a request says `fields=0`; the queue worker
     # follows it for every invoice. false: detections only unless a request says `fields=1`.
     read_fields: bool = Field(True, alias="READ_FIELDS")
-    default_conf: float = Field(0.25, ge=0.0, le=1.0, alias="DEFAULT_CONF")
-    nms_iou: float = Field(0.7, gt=0.0, le=1.0, alias="NMS_IOU")  # Ultralytics' predict default
+    default_conf: float = Field(_LIMITS.default_conf, ge=0.0, le=1.0, alias="DEFAULT_CONF")
+    nms_iou: float = Field(_LIMITS.nms_iou, gt=0.0, le=1.0, alias="NMS_IOU")
     jpeg_quality: int = Field(85, ge=30, le=100, alias="ANNOTATED_JPEG_QUALITY")
     annotated_max_side: int = Field(4096, ge=256, le=16384, alias="ANNOTATED_MAX_SIDE")
 
     ort_intra_op_threads: int = Field(0, ge=0, le=64, alias="ORT_INTRA_OP_THREADS")  # 0: from Lambda vCPUs
+    # OCR's ONNX Runtime threads; 0: as the detector's (`intra_op_threads`)
+    ocr_threads: int = Field(0, ge=0, le=64, alias="OCR_THREADS")
     lambda_memory_mb: int | None = Field(None, alias="AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
 
     @field_validator("model_precision", mode="before")
@@ -92,6 +100,11 @@ class Settings(EnvSettings):
             nms_iou=self.nms_iou,
             reduced_decode=self.reduced_decode,
         )
+
+    @property
+    def policy(self) -> ReadPolicy:
+        """How pages are read: the core's defaults, with OCR on this function's share of vCPUs."""
+        return ReadPolicy(ocr_threads=self.ocr_threads or self.intra_op_threads)
 
     @property
     def intra_op_threads(self) -> int:

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import Metrics, MetricUnit
 
-from invoice_core.model import LoadedModel, ModelHolder
+from invoice_core.detect.model import LoadedModel, ModelHolder
 from serving.errors import PointerMissing, PointerUnreadable
 from serving.pointer import BAKED_IN, ModelKey, ModelPointer, PointerReader, one_line
 
