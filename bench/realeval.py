@@ -516,42 +516,26 @@ def to_markdown(report: Report, *, max_failures: int = 15) -> str:
 
 
 def default_reader(model_path: Path) -> Reader:
-    """Serving's core, in process, as `read(data, media_type) -> answer`: the new front door
-    (`invoice_core.read_document`) when the core has it, else the current pipeline's path."""
+    """Serving's core, in process, as `read(data, media_type) -> answer`: the front door
+    (`invoice_core.read_document`) with serving's default settings."""
     return _core_reader(model_path)[0]
 
 
 def _core_reader(model_path: Path) -> tuple[Reader, str]:
-    """The reader and which door of the core it goes through ("read_document" or "pipeline")."""
-    try:
-        from invoice_core import read_document, render_json  # noqa: PLC0415
-        from invoice_core.detect.model import load_model  # noqa: PLC0415
-    except ImportError:
-        return _old_reader(model_path), "pipeline"
-    model = load_model(model_path, intra_op_threads=2)
+    """The reader and which door of the core it goes through."""
+    from invoice_core import Options, read_document, render_json  # noqa: PLC0415
+    from invoice_core.detect.model import load_model  # noqa: PLC0415
+    from serving.settings import Settings  # noqa: PLC0415
+
+    settings = Settings()
+    model = load_model(model_path, intra_op_threads=settings.intra_op_threads)
 
     def read(data: bytes, media_type: str) -> dict[str, Any]:
-        return render_json(read_document(data, model=model, media_type=media_type))
+        del media_type  # the core tells a PDF by its bytes, as the queue worker does
+        result = read_document(data, model, Options(), limits=settings.limits, policy=settings.policy)
+        return render_json(result)
 
     return read, "read_document"
-
-
-def _old_reader(model_path: Path) -> Reader:
-    from invoice_core.extract import read_fields  # noqa: PLC0415
-    from invoice_core.model import load_model  # noqa: PLC0415
-    from invoice_core.pdf import is_pdf  # noqa: PLC0415
-    from invoice_core.pipeline import Document, Limits, analyse, to_json  # noqa: PLC0415
-
-    model = load_model(model_path, intra_op_threads=2)
-
-    def read(data: bytes, media_type: str) -> dict[str, Any]:
-        del media_type  # the old path tells a PDF by its bytes
-        document = Document(data, "pdf" if is_pdf(data) else "image", for_reading=True)
-        analysis = analyse(document, model, Limits())
-        analysis.reading = read_fields(analysis, document, pdf_dpi=150)
-        return to_json(analysis)
-
-    return read
 
 
 def _provenance(door: str, model: Path, documents: int) -> str:
