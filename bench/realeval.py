@@ -25,10 +25,12 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from invoice_contracts import fields as registry
+
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus" / "real-invoices"
 MODEL = REPO / "models" / "demo" / "model.onnx"
-KEY_FIELDS = ("invoice_number", "invoice_date", "due_date", "total_amount", "payment_reference")
+KEY_FIELDS = registry.key_fields()
 # The order of the per-field table after the key fields (others follow alphabetically).
 OTHER_FIELDS = (
     "subtotal",
@@ -515,14 +517,11 @@ def to_markdown(report: Report, *, max_failures: int = 15) -> str:
 # ----------------------------------------------------------------------------------- the reader
 
 
-def default_reader(model_path: Path) -> Reader:
+def default_reader(model_path: Path) -> tuple[Reader, str]:
     """Serving's core, in process, as `read(data, media_type) -> answer`: the front door
-    (`invoice_core.read_document`) with serving's default settings."""
-    return _core_reader(model_path)[0]
+    (`invoice_core.read_document`) with serving's default settings; and a line saying so."""
+    import platform  # noqa: PLC0415
 
-
-def _core_reader(model_path: Path) -> tuple[Reader, str]:
-    """The reader and which door of the core it goes through."""
     from invoice_core import Options, read_document, render_json  # noqa: PLC0415
     from invoice_core.detect.model import load_model  # noqa: PLC0415
     from serving.settings import Settings  # noqa: PLC0415
@@ -535,19 +534,13 @@ def _core_reader(model_path: Path) -> tuple[Reader, str]:
         result = read_document(data, model, Options(), limits=settings.limits, policy=settings.policy)
         return render_json(result)
 
-    return read, "read_document"
-
-
-def _provenance(door: str, model: Path, documents: int) -> str:
-    """A closing line: which core read the corpus (front door or pipeline path), with which model."""
-    import platform  # noqa: PLC0415
-
-    core = sys.modules.get("invoice_core")
-    where = getattr(core, "__file__", "?")
-    return (
-        f"\n_{documents} documents read by `invoice_core` ({door} path, {where}) with model "
-        f"`{model.name}`, 2 ONNX threads, on {platform.machine()} (Python {platform.python_version()})._\n"
+    provenance = (
+        f"read by `invoice_core.read_document` with model `{model_path.name}` "
+        f"({model.info.version}), {settings.intra_op_threads} ONNX threads, "
+        f"{settings.policy.ocr_threads} OCR threads, on {platform.machine()} "
+        f"(Python {platform.python_version()})"
     )
+    return read, provenance
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -558,11 +551,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=MODEL, help="ONNX model")
     parser.add_argument("--max-failures", type=int, default=15, help="failures listed in the markdown")
     args = parser.parse_args(argv)
-    read, door = _core_reader(args.model)
+    read, provenance = default_reader(args.model)
     report = evaluate(read, args.corpus, progress=lambda line: print(line, file=sys.stderr, flush=True))
-    markdown = to_markdown(report, max_failures=args.max_failures) + _provenance(
-        door, args.model, len(report.results)
-    )
+    markdown = to_markdown(report, max_failures=args.max_failures)
+    markdown += f"\n_{len(report.results)} documents {provenance}._\n"
     print(markdown)
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ Per class: precision, recall, mAP50, mAP50-95. Writes models/demo/families.json 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -53,7 +54,6 @@ def proposals(onnx_model: Path, data: Path, *, conf: float = 0.25) -> dict[str, 
 
     Ultralytics' per-class recall counts only the first; the reader needs the region, not the class
     (the two dates are one-line key-value rows that differ only in their label words)."""
-    import cv2  # noqa: PLC0415
     import numpy as np  # noqa: PLC0415
     import yaml  # noqa: PLC0415
 
@@ -66,9 +66,8 @@ def proposals(onnx_model: Path, data: Path, *, conf: float = 0.25) -> dict[str, 
     counts = {name: {"right": 0, "near": 0, "missed": 0} for name in KEY_CLASSES}
     for image_path in sorted((data.parent / spec["val"]).glob("*.jpg")):
         label_path = data.parent / "labels" / image_path.parent.name / f"{image_path.stem}.txt"
-        bgr = cv2.imread(str(image_path))
-        height, width = bgr.shape[:2]
-        boxes, class_ids = _detect(model, bgr, conf, pool=True)  # as serving detects for its reader
+        # as serving detects for its reader: the page's own bytes, the row shapes pooled
+        boxes, class_ids, (width, height) = _detect(model, image_path.read_bytes(), conf, pool=True)
         for row in label_path.read_text().split("\n"):
             if not row.strip():
                 continue
@@ -83,17 +82,15 @@ def proposals(onnx_model: Path, data: Path, *, conf: float = 0.25) -> dict[str, 
     return counts
 
 
-def _detect(model: Any, bgr: Any, conf: float, *, pool: bool = False) -> tuple[Any, Any]:
-    """Serving's detections on one BGR page, through the core's front door: boxes in page pixels and
-    their class ids (`pool`: the row shapes pooled, as the reader gets them; else the detector alone)."""
-    import cv2  # noqa: PLC0415
-
+def _detect(model: Any, data: bytes, conf: float, *, pool: bool = False) -> tuple[Any, Any, tuple[int, int]]:
+    """Serving's detections on one page image, through the core's front door: boxes in page pixels,
+    their class ids and the page's (width, height) (`pool`: the row shapes pooled, as the reader
+    gets them; else the detector alone)."""
     from invoice_core import Options, read_document  # noqa: PLC0415 - serving's own path
 
-    png = cv2.imencode(".png", bgr)[1].tobytes()  # lossless: the same pixels reach the detector
-    result = read_document(png, model, Options(conf=conf, values=False, pool_rows=pool), kind="image")
-    found = result.pages[0].detections
-    return found.boxes, found.class_ids
+    result = read_document(data, model, Options(conf=conf, values=False, pool_rows=pool), kind="image")
+    page = result.pages[0]
+    return page.detections.boxes, page.detections.class_ids, (page.image.width, page.image.height)
 
 
 def _verdict(boxes: Any, class_ids: Any, true: Any, cls: int, key_ids: set[int]) -> str:
@@ -124,7 +121,6 @@ FACTOR_SEED = 900_000  # pages of their own, apart from the datasets' seeds
 def factors(onnx_model: Path, pages: int, *, conf: float = 0.25) -> dict[str, dict[str, float]]:
     """Per factor set (FACTOR_SETS), the share of each key class's true boxes with a serving
     detection of its class at IoU >= 0.5: which part of "held out" the detector fails on."""
-    import numpy as np  # noqa: PLC0415
 
     from devkit.synth import families, render_invoice  # noqa: PLC0415
     from invoice_core.detect.model import load_model  # noqa: PLC0415
@@ -139,8 +135,9 @@ def factors(onnx_model: Path, pages: int, *, conf: float = 0.25) -> dict[str, di
         total = dict.fromkeys(KEY_CLASSES, 0)
         for i in range(pages):
             page = render_invoice(FACTOR_SEED + i, policy=policy, layout=layouts[i % len(layouts)])
-            bgr = np.ascontiguousarray(np.asarray(page.image)[:, :, ::-1])
-            boxes, class_ids = _detect(model, bgr, conf)
+            png = io.BytesIO()
+            page.image.save(png, format="PNG")  # lossless: the drawn pixels reach the detector
+            boxes, class_ids, _ = _detect(model, png.getvalue(), conf)
             for field in page.boxes:
                 if field.name not in right:
                     continue

@@ -9,6 +9,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 from devkit import family_eval, synth
 from devkit.synth import families
@@ -54,7 +55,7 @@ def test_right_near_and_missed_are_told_apart(tmp_path: Path, monkeypatch: pytes
     def analyse(document: Any, model: Any, limits: Any) -> Analysis:  # the detector, stubbed
         asked.append(document)
         image = DecodedImage(np.zeros((200, 100, 3), np.uint8), 100, 200, "png")
-        return Analysis(model=model, kind="image", pages=[Page(image, found)], conf=document.conf)
+        return Analysis(model=model, kind="image", pages=[Page(image, found)])
 
     monkeypatch.setattr(model_module, "load_model", lambda *a, **k: fake)
     monkeypatch.setattr(front, "analyse", analyse)
@@ -78,13 +79,14 @@ def test_factors_hold_out_one_part_at_a_time(monkeypatch: pytest.MonkeyPatch) ->
     def render(seed: int, *, policy: str, layout: str) -> SimpleNamespace:
         drawn.append((policy, layout))
         return SimpleNamespace(
-            image=np.full((200, 100, 3), 255, np.uint8), boxes=[FieldBox(0, "invoice_number", 10, 10, 90, 30)]
+            image=Image.new("RGB", (100, 200), "white"), boxes=[FieldBox(0, "invoice_number", 10, 10, 90, 30)]
         )
 
-    def detect(model: Any, bgr: np.ndarray, conf: float) -> tuple[np.ndarray, np.ndarray]:
+    def detect(model: Any, data: bytes, conf: float) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+        assert data.startswith(b"\x89PNG")  # the drawn page, losslessly
         trained = families.HEADER_FAMILIES[drawn[-1][1]] == families.TRAIN
         box = [10, 10, 90, 30] if trained else [10, 100, 90, 120]
-        return np.array([box], dtype=np.float32), np.array([0])
+        return np.array([box], dtype=np.float32), np.array([0]), (100, 200)
 
     fake = SimpleNamespace(info=SimpleNamespace(names=tuple(NAMES)))
     monkeypatch.setattr(model_module, "load_model", lambda *a, **k: fake)

@@ -38,6 +38,7 @@ WHOLE = [
 TOTAL_ONLY = [None, None, None, None, [(60, "Total"), (300, "1 250,00 SEK")]]
 TOTAL_ROW = [290.0, 208.0, 420.0, 228.0]
 TABLE = [40.0, 300.0, 700.0, 600.0]
+CONF = 0.25  # the threshold the stub detections passed (serving's default)
 
 
 def _analysis(pages: int, rows: list[tuple[list[float], int]], own: list[float] | None = None) -> Analysis:
@@ -54,7 +55,7 @@ def _analysis(pages: int, rows: list[tuple[list[float], int]], own: list[float] 
         image = DecodedImage(np.full((700, 800, 3), 90, np.uint8), 800, 700, "jpeg")
         pages_.append(Page(image, detections))
     model = SimpleNamespace(info=SimpleNamespace(names=NAMES, describe=dict))
-    return Analysis(model=model, kind="image", pages=pages_, conf=0.25)  # type: ignore[arg-type]
+    return Analysis(model=model, kind="image", pages=pages_)  # type: ignore[arg-type]
 
 
 ALL_KEY_ROWS = [([60, 80 + 32 * i, 420, 100 + 32 * i], i) for i in range(3)] + [(TOTAL_ROW, 3)]
@@ -80,14 +81,12 @@ def _words(lines: list[Any], number: int) -> list[Any]:
 def _read(analysis: Any, policy: ReadPolicy = ReadPolicy()) -> dict[str, Any]:
     """What the front door does after detecting: read the values, then let them name the rows."""
     answer = reader.read_values(analysis, b"", pdf_dpi=150, policy=policy)
-    analysis.pages = name_rows(analysis.pages, answer["fields"], NAMES, conf=analysis.conf)
+    analysis.pages = name_rows(analysis.pages, answer["fields"], NAMES, conf=CONF)
     return answer
 
 
 def to_json(analysis: Any) -> dict[str, Any]:
-    return render_json(
-        Result(analysis.model, analysis.kind, analysis.pages, analysis.conf, analysis.timings_ms)
-    )
+    return render_json(Result(analysis.model, analysis.kind, analysis.pages, CONF, analysis.timings_ms))
 
 
 def test_a_page_whose_key_rows_the_detector_missed_is_read_whole_at_once(reads: list) -> None:

@@ -17,7 +17,6 @@ from typing import Any
 _EXPORTS = {
     "Options": "invoice_core.front",
     "Result": "invoice_core.front",
-    "kind_of": "invoice_core.front",
     "read_document": "invoice_core.front",
     "Limits": "invoice_core.knobs",
     "ReadPolicy": "invoice_core.knobs",
@@ -29,7 +28,6 @@ __all__ = [
     "Options",
     "ReadPolicy",
     "Result",
-    "kind_of",
     "read_document",
     "render_jpeg",
     "render_json",

@@ -7,9 +7,11 @@ API, the queue worker, the benches, the demo) calls these and nothing below them
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from invoice_contracts.fields import same_shape_groups
 from invoice_core.detect.analyse import Document, Kind, Page, analyse
 from invoice_core.detect.model import LoadedModel
 from invoice_core.detect.pdf import is_pdf
@@ -49,11 +51,6 @@ class Result:
         return sum(len(page.detections) for page in self.pages)
 
 
-def kind_of(data: bytes) -> Kind:
-    """What the bytes are, by their content (a client's Content-Type is only a hint)."""
-    return "pdf" if is_pdf(data) else "image"
-
-
 def read_document(
     data: bytes,
     model: LoadedModel,
@@ -65,26 +62,30 @@ def read_document(
 ) -> Result:
     """Detect, then (unless `options.values` is off) read and decide the document's values.
 
-    `kind`: what the adapter found the bytes to be (None: by their content, `kind_of`); `limits`
-    and `policy`: the deployment's budgets and how it reads pages."""
+    `kind`: what the adapter found the bytes to be (None: by their content, a client's Content-Type
+    being only a hint); `limits` and `policy`: the deployment's budgets and how it reads pages."""
     conf = limits.default_conf if options.conf is None else options.conf  # the one place it is resolved
-    pools: tuple[tuple[str, ...], ...] = ()
-    if options.values if options.pool_rows is None else options.pool_rows:
-        from invoice_core.read.pooling import row_shapes  # noqa: PLC0415 - the read wing loads on first read
-
-        pools = row_shapes()
+    pool = options.values if options.pool_rows is None else options.pool_rows
     document = Document(
-        data, kind or kind_of(data), conf=conf, max_det=options.max_det, classes=options.classes, pools=pools
+        data,
+        kind or ("pdf" if is_pdf(data) else "image"),
+        conf=conf,
+        max_det=options.max_det,
+        classes=options.classes,
+        pools=same_shape_groups() if pool else (),
     )
     analysis = analyse(document, model, limits)
     result = Result(model, document.kind, analysis.pages, conf, analysis.timings_ms)
     if options.values:
-        from invoice_core.read.pooling import name_rows  # noqa: PLC0415
+        from invoice_core.read.pooling import name_rows  # noqa: PLC0415 - the read wing loads on first read
         from invoice_core.read.values import read_values  # noqa: PLC0415 - OCR's imports only when read
 
-        if options.line_items != policy.ocr_line_items:
-            policy = replace(policy, ocr_line_items=options.line_items)
+        started = time.perf_counter()
         result.trace = {} if options.trace else None
-        result.values = read_values(analysis, data, pdf_dpi=limits.pdf_dpi, policy=policy, trace=result.trace)
+        read_policy = replace(policy, ocr_line_items=options.line_items)
+        result.values = read_values(
+            analysis, data, pdf_dpi=limits.pdf_dpi, policy=read_policy, trace=result.trace
+        )
         result.pages = name_rows(analysis.pages, result.values["fields"], model.info.names, conf=conf)
+        result.timings_ms["read"] = (time.perf_counter() - started) * 1000.0
     return result

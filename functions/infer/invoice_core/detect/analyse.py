@@ -45,18 +45,12 @@ class Page:
 
 @dataclass
 class Analysis:
-    """Everything a response needs."""
+    """One document's detections, page by page, and what each stage cost."""
 
     model: LoadedModel
     kind: str
     pages: list[Page]
     timings_ms: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
-    conf: float = 0.0  # the confidence threshold the detections passed
-
-    @property
-    def detection_count(self) -> int:
-        """Detections over all pages (a metric)."""
-        return sum(len(page.detections) for page in self.pages)
 
 
 class _Clock:
@@ -77,9 +71,8 @@ def analyse(document: Document, model: LoadedModel, limits: Limits) -> Analysis:
     started = time.perf_counter()
     info = model.info
     classes = resolve_classes(document.classes, info.names)  # refuse bad options before any decoding
-    conf = document.conf
     pooled = pooled_ids(document.pools, info.names, classes)
-    analysis = Analysis(model=model, kind=document.kind, pages=[], conf=conf)
+    analysis = Analysis(model=model, kind=document.kind, pages=[])
     clock = _Clock(analysis.timings_ms)
     if document.kind == "pdf":
         images = render_pdf(
@@ -102,7 +95,7 @@ def analyse(document: Document, model: LoadedModel, limits: Limits) -> Analysis:
         found = postprocess(
             output,
             end2end=info.end2end,
-            conf=conf,
+            conf=document.conf,
             iou=limits.nms_iou,
             max_det=document.max_det,
             classes=classes,

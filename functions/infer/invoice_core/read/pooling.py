@@ -20,11 +20,6 @@ from invoice_core.detect.postprocess import Detections, pooled_ids
 from invoice_core.read.words import Box, Region, regions_from
 
 
-def row_shapes() -> tuple[tuple[str, ...], ...]:
-    """The groups of fields the detector's proposals pool for a read (from the field registry)."""
-    return same_shape_groups()
-
-
 def name_rows(
     pages: Sequence[Page], fields: dict[str, Any], names: Sequence[str], *, conf: float
 ) -> list[Page]:
@@ -34,7 +29,7 @@ def name_rows(
     detector's own class and score, and is dropped where that alone does not pass `conf`. The
     detector's own label and score stay on the detections (`proposed_ids`, `own_scores`).
     Pages with nothing pooled come back as they are."""
-    groups = pooled_ids(row_shapes(), names)
+    groups = pooled_ids(same_shape_groups(), names)
     out: list[Page] = []
     for number, page in enumerate(pages, start=1):
         found = page.detections

@@ -8,7 +8,6 @@ labels next to the values.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,7 +46,6 @@ def read_values(
     whole read, up to `fallback_pages` in all. Unless line items are asked for, the line_items
     region is blanked before OCR: its rows are most of the page's text and most of the time a read
     costs."""
-    started = time.perf_counter()
     names = analysis.model.info.names
     by_page: list[list[Word]] = []
     decided_on: list[list[Region]] = []  # the regions the answer is decided on, per page
@@ -82,7 +80,6 @@ def read_values(
     if trace is not None:
         trace.update(words=words, regions=[r for rs in decided_on for r in rs])
     answer["read"] = {"sources": sources, "words": len(words), "whole_pages": sorted(whole)}
-    analysis.timings_ms["read"] = (time.perf_counter() - started) * 1000.0
     return answer
 
 
