@@ -18,9 +18,9 @@ from xml.parsers import expat
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
-from stdnum import bic, iban, iso11649, luhn
 
 from invoice_core.errors import EmptyInput, InputTooLarge, UndecodableInput, UnsupportedInput
+from invoice_core.read import checks
 
 MAX_XML_BYTES = 10 * 1024 * 1024  # real e-invoices are tens of kB; a larger one is an attack or a mistake
 SNIFF_BYTES = 64 * 1024  # the root element follows at most a prolog and some comments
@@ -45,9 +45,8 @@ ROOTS = {
 CREDIT_NOTE_CODES = frozenset({"81", "83", "381", "396", "532"})
 # Peppol BIS 3 (rules SE-R-007..011): a Swedish giro number is an account whose institution is one of these
 GIRO = {"SE:BANKGIRO": "bankgiro", "SE:PLUSGIRO": "plusgiro"}
-GIRO_DIGITS = {"bankgiro": (7, 8), "plusgiro": (2, 8)}
+SHOW_GIRO = {"bankgiro": checks.show_bankgiro, "plusgiro": checks.show_plusgiro}  # as the reader prints them
 
-_IBAN_SHAPE = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}")
 _RF_SHAPE = re.compile(r"RF\d{2}[A-Z0-9]{1,21}")
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")  # xs:decimal; float() would also take "nan", "1e9"
 _UBL_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:Z|[+-]\d{2}:\d{2})?")  # xs:date
@@ -217,39 +216,32 @@ def _put_payment(out: Fields, reference: str | None, accounts: list[tuple[str | 
         giro = GIRO.get(_clean(institution).upper()) if institution else None
         if giro is not None and number is not None and giro not in out:
             digits = re.sub(r"[\s-]", "", number)
-            low, high = GIRO_DIGITS[giro]
-            valid = digits.isdigit() and low <= len(digits) <= high and luhn.is_valid(digits)
             out[giro] = _field(
-                _show_giro(giro, digits) if digits.isdigit() else _clean(number), number, valid=valid
+                SHOW_GIRO[giro](digits) if digits.isdigit() else _clean(number),
+                number,
+                valid=checks.CHECKS[giro](digits),
             )
         if giro is not None:
             continue
         compact = re.sub(r"[\s-]", "", number or "").upper()
-        if number is not None and "iban" not in out and _IBAN_SHAPE.fullmatch(compact):
-            out["iban"] = _field(compact, number, valid=iban.is_valid(compact))
+        if number is not None and "iban" not in out and checks.looks_like_iban(compact):
+            out["iban"] = _field(compact, number, valid=checks.iban_number(compact))
         if institution is not None and "bic" not in out:
             code = re.sub(r"\s", "", institution).upper()
-            out["bic"] = _field(code, institution, valid=bic.is_valid(code))
+            out["bic"] = _field(code, institution, valid=checks.bic_code(code))
     if reference is None:
         return
     compact = re.sub(r"\s", "", reference).upper()
     if _RF_SHAPE.fullmatch(compact):
-        out["payment_reference"] = _field(compact, reference, kind="rf", valid=iso11649.is_valid(compact))
+        out["payment_reference"] = _field(compact, reference, kind="rf", valid=checks.rf_reference(compact))
         return
     # Digits are a Swedish OCR number when their Luhn digit holds, or when a giro is paid (there a failed
     # check is a typo to flag); elsewhere (a Norwegian KID, a German invoice number) only a reference.
-    ocr = 2 <= len(compact) <= 25 and compact.isdigit() and luhn.is_valid(compact)
+    ocr = checks.ocr_reference(compact)
     if compact.isdigit() and (ocr or "bankgiro" in out or "plusgiro" in out):
         out["payment_reference"] = _field(compact, reference, kind="ocr", valid=ocr)
     else:
         out["payment_reference"] = _field(_clean(reference), reference, kind="reference", valid=None)
-
-
-def _show_giro(kind: str, digits: str) -> str:
-    """As Bankgirot and Plusgirot print them: 5050-1055, 4123456-8 (the reader's other values match)."""
-    if kind == "bankgiro":
-        return f"{digits[:-4]}-{digits[-4:]}" if len(digits) > 4 else digits
-    return f"{digits[:-1]}-{digits[-1]}" if len(digits) > 1 else digits
 
 
 def _put_items(out: Fields, rows: list[dict[str, Any]]) -> None:
